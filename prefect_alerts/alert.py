@@ -161,7 +161,8 @@ class Source(BaseModel):
 class AlertImage(BaseModel):
     """An image carried with an alert (a chart in the daily report); email shows it inline via ``cid:``."""
 
-    model_config = ConfigDict(frozen=True)
+    # Base64 in JSON, so an alert with a chart survives the outbox and other processes.
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
     data: bytes = Field(repr=False)
@@ -364,6 +365,20 @@ class Alert(BaseModel):
             update["message"] = message
         update.update(changes)
         return self.model_copy(update=update)
+
+    def to_record(self) -> dict[str, Any]:
+        """The whole alert as JSON-safe data, images included (base64): what the outbox stores.
+
+        :meth:`from_record` gives the alert back (non-finite field values come back as strings).
+        """
+        data = self.model_dump(mode="json")
+        data["fields"] = json_safe(self.fields)  # pydantic's JSON mode would turn NaN into null
+        return json_safe(data)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Alert:
+        """The alert :meth:`to_record` stored."""
+        return cls.model_validate_json(json.dumps(record))
 
     def to_json_dict(self) -> dict[str, Any]:
         """The alert as JSON-safe data (non-finite floats as strings, images without their bytes)."""

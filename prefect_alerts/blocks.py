@@ -8,18 +8,20 @@ it by hand.
   ``EmailServerCredentials`` block sends them.
 - :class:`PagerDutyEventsV2` (``pagerduty-events-v2``): a PagerDuty Events API v2 integration (routing key).
 - :class:`AlertWebhook` (``alert-webhook``): a generic JSON webhook with an optional secret header.
+- :class:`AlertRoutingBlock` (``alert-routing``): the routing config every worker shares.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, field_validator
 
 __all__ = [
     "AlertEmailDestination",
+    "AlertRoutingBlock",
     "AlertWebhook",
     "BlockNotFoundError",
     "PagerDutyEventsV2",
@@ -184,4 +186,28 @@ webhook = AlertWebhook.load("BLOCK_NAME")
     )
     signing_secret: SecretStr | None = Field(
         default=None, description="When set, each body is signed with HMAC-SHA256 using this secret."
+    )
+
+
+class AlertRoutingBlock(Block):
+    """The prefect-alerts routing config, saved on the Prefect server so every worker uses the same one.
+
+    Attributes:
+        config: The routing config as a mapping: the same structure as the YAML routing file.
+    """
+
+    _block_type_name = "Alert Routing"
+    _block_type_slug = "alert-routing"
+    _documentation_url = _DOCS
+    _description = "The prefect-alerts routing config (routes, defaults, fallback), shared by every worker."
+    _code_example = """
+```python
+from prefect_alerts.blocks import AlertRoutingBlock
+
+routing = AlertRoutingBlock.load("BLOCK_NAME")
+```"""
+
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The routing config: the structure of the YAML routing file (defaults, routes, default).",
     )

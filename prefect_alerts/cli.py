@@ -1,11 +1,19 @@
 """The ``prefect-alerts`` command: a thin shell over the library.
 
     prefect-alerts send "Disk almost full" -m "93% used on /data" -s warning -c slack:ops-alerts -f used_pct=93
+    prefect-alerts send "Disk almost full" -s warning --routing alerts.yaml --dry-run
+    prefect-alerts flush
+    prefect-alerts outbox --dead
+    prefect-alerts silence add --match flow=etl-* --duration 2h --author ana --comment "db migration"
+    prefect-alerts config check alerts.yaml
     prefect-alerts channels
     prefect-alerts version
 
-Exit status of ``send``: 0 when every channel delivered, 1 when any failed permanently, 3 when none failed but
-some asked to be retried later, 2 for bad arguments or a missing block.
+``send`` goes through the dispatch pipeline (routing, silences, cooldown, outbox). With ``-c`` the channels are
+a direct route; without, the routing config decides (``--routing``, else ``PREFECT_ALERTS_CONFIG``, else the
+saved ``alert-routing/default`` block, else the console). Exit status of ``send``: 0 when every destination
+has it or deliberately suppressed it, 1 when any is dead, 3 when none is dead but some are queued for retry
+(``prefect-alerts flush`` delivers them), 2 for bad arguments, a missing block or an invalid routing config.
 """
 
 from __future__ import annotations
@@ -71,15 +79,67 @@ def _build_parser() -> argparse.ArgumentParser:
     send.add_argument("--dedup-key", default="", help="override the computed dedup key")
     send.add_argument("--resolved", action="store_true", help="send the all-clear for an earlier alert")
     send.add_argument("--json", action="store_true", help="print the results as JSON")
+    send.add_argument(
+        "--routing",
+        "--route",
+        dest="routing",
+        default=None,
+        metavar="PATH|BLOCK",
+        help="routing file (.yaml/.yml/.json) or saved alert-routing block (default: the resolution order)",
+    )
+    send.add_argument(
+        "--dry-run", action="store_true", help="print where the alert would go and why, without sending"
+    )
+
+    flush = commands.add_parser("flush", help="deliver what is due in the outbox (retries, dead workers)")
+    flush.add_argument("--limit", type=int, default=200, help="at most this many entries (default 200)")
+    flush.add_argument("--routing", default=None, metavar="PATH|BLOCK", help="where dead-letter notices go")
+
+    outbox = commands.add_parser("outbox", help="list outbox entries (pending, delivering, dead)")
+    which = outbox.add_mutually_exclusive_group()
+    which.add_argument("--dead", action="store_true", help="only dead letters")
+    which.add_argument("--pending", action="store_true", help="only entries waiting for a retry")
+    outbox.add_argument("--limit", type=int, default=50)
+
+    silence = commands.add_parser("silence", help="add, list or expire silences")
+    silence_commands = silence.add_subparsers(dest="silence_command", required=True)
+    add = silence_commands.add_parser("add", help="mute matching firing alerts for a while")
+    add.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        required=True,
+        metavar="KEY=VALUE",
+        help="event, severity, flow, deployment or tag; globs; repeat for more (all must match)",
+    )
+    add.add_argument("--duration", required=True, help="90s, 30m, 2h, 1d or seconds")
+    add.add_argument("--author", required=True, help="who is muting")
+    add.add_argument("--comment", required=True, help="why")
+    listing = silence_commands.add_parser("list", help="list silences (active ones unless --all)")
+    listing.add_argument("--all", action="store_true")
+    expire = silence_commands.add_parser("expire", help="end a silence now")
+    expire.add_argument("silence_id", help="e.g. s-42")
+
+    config = commands.add_parser("config", help="routing configuration")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    check = config_commands.add_parser("check", help="validate a routing file and print the resolved routes")
+    check.add_argument("path", nargs="?", default=None, help="the file (default: the resolution order)")
 
     commands.add_parser("channels", help="list the channel kinds and the block types each loads")
     commands.add_parser("version", help="print the version")
     return parser
 
 
+def _outcome_json(outcome: Any) -> dict[str, Any]:
+    data = outcome.model_dump(mode="json")
+    data["channel"] = outcome.destination  # the name earlier versions printed
+    return data
+
+
 def _send(args: argparse.Namespace) -> int:
-    from prefect_alerts import Alert, deliver
-    from prefect_alerts.channels.registry import channel_from_ref
+    from prefect_alerts import Alert, send_alert
+    from prefect_alerts.dispatch.destinations import load_reference
+    from prefect_alerts.routing import resolve_routing
 
     try:
         alert = Alert(
@@ -93,22 +153,133 @@ def _send(args: argparse.Namespace) -> int:
             links=_pairs(args.link, "--link"),
             dedup_key=args.dedup_key,
         )
-        channels = [channel_from_ref(ref) for ref in args.channel] or None
-    except ValueError as exc:  # includes pydantic's ValidationError and BlockNotFoundError
-        print(f"prefect-alerts: {exc}", file=sys.stderr)
+        for ref in args.channel:
+            load_reference(ref)  # a typo or a missing block is a usage error, said before anything is sent
+        routing = resolve_routing(args.routing) if args.routing or not args.channel else None
+    except ValueError as exc:  # includes pydantic's ValidationError, BlockNotFoundError and RoutingError
+        print(f"prefect-alerts: {_friendly(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    results = deliver(alert, channels)
+    destinations = list(args.channel) or None
+    if args.dry_run:
+        return _dry_run(alert, routing, destinations)
+    result = send_alert(alert, routing=routing, destinations=destinations)
     if args.json:
-        print(json.dumps([result.model_dump(mode="json") for result in results], indent=2))
+        print(json.dumps([_outcome_json(outcome) for outcome in result.outcomes], indent=2))
     else:
-        for result in results:
-            print(str(result))
-    statuses = {result.status for result in results}
-    if "failed" in statuses:
+        for outcome in result.outcomes:
+            print(str(outcome))
+    statuses = {outcome.status for outcome in result.outcomes}
+    if "dead" in statuses:
         return EXIT_FAILED
-    if "retry" in statuses:
+    if "queued" in statuses:
+        print(
+            "queued deliveries are retried by `prefect-alerts flush` (the aggregator flow runs it)",
+            file=sys.stderr,
+        )
         return EXIT_RETRY
     return EXIT_DELIVERED
+
+
+def _friendly(exc: ValueError) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "value"
+            if where == "severity":
+                problems.append(
+                    f"--severity {error.get('input')!r} is not a severity; use one of: info, success, warning, "
+                    "error, critical"
+                )
+            else:
+                problems.append(f"{where}: {error['msg']}")
+        return "; ".join(problems)
+    return str(exc)
+
+
+def _dry_run(alert: Any, routing: Any, destinations: list[str] | None) -> int:
+    from prefect_alerts.dispatch.dry_run import explain
+
+    for line in explain(alert, routing=routing, destinations=destinations):
+        print(line)
+    return EXIT_DELIVERED
+
+
+def _flush(args: argparse.Namespace) -> int:
+    from prefect_alerts import flush_outbox
+
+    result = flush_outbox(limit=args.limit, routing=args.routing)
+    for outcome in result.outcomes:
+        print(str(outcome))
+    print(str(result))
+    return EXIT_FAILED if result.dead else EXIT_DELIVERED
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    from prefect_alerts.dispatch import DispatchState
+
+    status = "dead" if args.dead else "pending" if args.pending else None
+    outbox = DispatchState.default().outbox
+    entries = outbox.entries(status=status, limit=args.limit)
+    counts = outbox.counts()
+    print(", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "the outbox is empty")
+    for entry in entries:
+        when = entry.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        title = str(entry.alert.get("title", ""))[:60]
+        line = f"{entry.id[:12]}  {entry.status:<10} {entry.destination:<28} attempts={entry.attempts:<3} "
+        line += f"next={when}  {title!r}"
+        if entry.last_error:
+            line += f"\n    last error: {entry.last_error[:300]}"
+        print(line)
+    return 0
+
+
+def _silence(args: argparse.Namespace) -> int:
+    from prefect_alerts.silences import add_silence, expire_silence, list_silences
+
+    try:
+        if args.silence_command == "add":
+            matchers: dict[str, Any] = {}
+            for key, value in _pairs(args.match, "--match").items():
+                matchers[key] = value
+            silence = add_silence(matchers, args.duration, args.author, args.comment)
+            print(f"added {silence.id}: {silence.reason()}")
+        elif args.silence_command == "expire":
+            silence = expire_silence(args.silence_id)
+            print(f"expired {silence.id}")
+        else:
+            silences = list_silences(active_only=not args.all)
+            if not silences:
+                print("no active silences" if not args.all else "no silences")
+            for item in silences:
+                state = "active" if item.is_active() else "ended"
+                matchers = ", ".join(f"{key}={value}" for key, value in item.matchers.items())
+                print(
+                    f"{item.id:<6} {state:<7} until {item.ends_at:%Y-%m-%d %H:%M} UTC  {matchers}  ({item.author}: {item.comment})"
+                )
+    except ValueError as exc:
+        print(f"prefect-alerts: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from prefect_alerts.routing import AlertRouting, resolve_routing
+
+    try:
+        routing = AlertRouting.from_file(args.path) if args.path else resolve_routing(None)
+        problems = routing.check_destinations() if hasattr(routing, "check_destinations") else []
+    except ValueError as exc:
+        print(f"prefect-alerts: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(routing.describe())
+    for problem in problems or []:
+        print(f"problem: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
+    print("config OK")
+    return 0
 
 
 def _channels() -> int:
@@ -132,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command == "send":
         return _send(args)
+    handlers = {"flush": _flush, "outbox": _outbox, "silence": _silence, "config": _config}
+    if args.command in handlers:
+        return handlers[args.command](args)
     if args.command == "channels":
         return _channels()
     from prefect_alerts import __version__

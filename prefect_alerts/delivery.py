@@ -1,4 +1,4 @@
-"""Send one alert now: :func:`deliver`, :func:`adeliver` and :func:`notify`.
+"""Send one alert now: :func:`deliver` and :func:`adeliver`.
 
 This is the bottom of the alert path: no routing, no silences, no state. Each channel is tried once and its
 :class:`DeliveryResult` returned; a channel that raises (a bug in a custom channel) becomes a ``failed`` result
@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from prefect_alerts.alert import Alert, Severity, Source
+from prefect_alerts.alert import Alert, Source
 from prefect_alerts.channels.base import Channel, DeliveryResult, redact, run_logger
 from prefect_alerts.channels.console import ConsoleChannel
 
-__all__ = ["adeliver", "deliver", "notify", "source_from_context"]
+__all__ = ["adeliver", "deliver", "source_from_context"]
 
 
 Channels = Channel | Sequence[Channel] | None
@@ -127,31 +126,6 @@ async def adeliver(alert: Alert, channels: Channels = None) -> list[DeliveryResu
     ]
     _log(alert, results)
     return results
-
-
-def notify(
-    title: str,
-    message: str = "",
-    severity: Severity | str = "info",
-    channels: Channels = None,
-    **fields: Any,
-) -> list[DeliveryResult]:
-    """Build an :class:`Alert` from a title, message and named values, and :func:`deliver` it.
-
-    Keyword arguments become the alert's fields. Inside a flow or task run the alert's source (flow, run,
-    task) is filled in from the run context.
-
-    Example:
-        ```python
-        from prefect_alerts import notify
-
-        notify("Scrape finished", "3 of 120 pages failed", severity="warning", pages=120, failed=3)
-        ```
-    """
-    alert = Alert(
-        title=title, message=message, severity=severity, source=source_from_context(), fields=fields
-    )
-    return deliver(alert, channels)
 
 
 def source_from_context() -> Source:

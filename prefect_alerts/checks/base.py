@@ -2,7 +2,7 @@
 
 A check computes a typed result (a :class:`CheckResult` subclass), then :func:`finish_check` does the rest the
 same way for every check: a Prefect artifact when inside a run (a table and a short markdown, stable keys),
-an alert through :func:`~prefect_alerts.deliver` when the check failed (unless ``alert=False``), and a
+an alert through :func:`~prefect_alerts.send_alert` (routing, silences, cooldown, outbox) when the check failed (unless ``alert=False``), and a
 :class:`CheckFailedError` when ``fail_on`` says the pipeline should stop.
 """
 
@@ -18,8 +18,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefect_alerts.alert import Alert, Severity, Source, json_safe
-from prefect_alerts.channels.base import Channel, DeliveryResult, run_logger
-from prefect_alerts.delivery import deliver, source_from_context
+from prefect_alerts.channels.base import Channel, run_logger
+from prefect_alerts.delivery import source_from_context
+from prefect_alerts.dispatch import DestinationOutcome, send_alert
 
 __all__ = [
     "CheckFailedError",
@@ -102,7 +103,8 @@ class CheckResult(BaseModel):
         summary: One line a person reads first.
         thresholds: The thresholds used, by name.
         sample_sizes: Sizes the verdict rests on (rows, reference/current sizes, history length).
-        alert_results: What happened to the alert this run sent (empty when none was sent).
+        alert_results: What happened to the alert this run sent, one outcome per destination (delivered,
+            queued, suppressed with the reason, ...); empty when none was sent.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -119,7 +121,7 @@ class CheckResult(BaseModel):
     thresholds: dict[str, Any] = Field(default_factory=dict)
     sample_sizes: dict[str, int] = Field(default_factory=dict)
     checked_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
-    alert_results: list[DeliveryResult] = Field(default_factory=list)
+    alert_results: list[DestinationOutcome] = Field(default_factory=list)
     artifact_key: str | None = None
 
     # ---- what the artifact and the alert show; subclasses override the first two -----------------
@@ -225,7 +227,8 @@ def _create_artifacts(result: CheckResult) -> str | None:
 def finish_check(
     result: CheckResult,
     *,
-    destinations: Channel | Sequence[Channel] | None = None,
+    destinations: Channel | str | Sequence[Channel | str] | None = None,
+    routing: Any = None,
     alert: bool = True,
     fail_on: FailOn = None,
     tags: Sequence[str] = (),
@@ -254,7 +257,9 @@ def finish_check(
             source=source,
             dedup_key=check_dedup_key(result.event, result.check_name, source),
         )
-        result.alert_results = deliver(notice, destinations)
+        if isinstance(destinations, (str, Channel)):
+            destinations = [destinations]
+        result.alert_results = send_alert(notice, routing=routing, destinations=destinations).outcomes
     if should_fail(result, fail_on):
         raise CheckFailedError(result)
     return result

@@ -127,7 +127,8 @@ def check_model_performance(
     store: CheckStore | str | None = None,
     record: bool = True,
     severity_levels: SeverityLevels | Mapping[str, float] | None = None,
-    destinations: Channel | Sequence[Channel] | None = None,
+    destinations: Channel | str | Sequence[Channel | str] | None = None,
+    routing: Any = None,
     alert: bool = True,
     fail_on: FailOn = None,
     max_absolute_degradation: float | Mapping[str, float | None] | None = None,
@@ -168,7 +169,10 @@ def check_model_performance(
         store: A ``CheckStore``, a SQLAlchemy URL, or None for the default store.
         record: Store this run's metrics and verdict for later runs (default True).
         severity_levels: ``SeverityLevels`` (or a dict) on the degradation as a multiple of its limit.
-        destinations: Channels the alert goes to on failure (default: the console).
+        destinations: Where the alert goes on failure: channel references (``\"slack:ops\"``) or channels; a direct
+            route instead of the routing config.
+        routing: An ``AlertRouting``, a routing file path or a routing block name; None: the routing
+            resolution order (``PREFECT_ALERTS_CONFIG``, the ``alert-routing/default`` block, the console).
         alert: False to only return the result.
         fail_on: ``True`` to raise on failure, a severity (``"error"``) to raise from that level, None never.
         max_absolute_degradation: The largest allowed absolute degradation, one for all or a dict per metric
@@ -338,7 +342,7 @@ def check_model_performance(
             result.recorded = True
         except (SQLAlchemyError, ImportError, OSError) as exc:  # the verdict stands without the record
             log.warning("could not record the metrics of %r: %s: %s", check_name, type(exc).__name__, exc)
-    return finish_check(result, destinations=destinations, alert=alert, fail_on=fail_on)  # type: ignore[return-value]
+    return finish_check(result, destinations=destinations, routing=routing, alert=alert, fail_on=fail_on)  # type: ignore[return-value]
 
 
 def _levels(levels: SeverityLevels | Mapping[str, float] | None) -> SeverityLevels:

@@ -219,7 +219,8 @@ def check_prediction_distribution(
     labels: bool | None = None,
     check_name: str = "prediction_distribution",
     severities: Mapping[str, Severity | str] | None = None,
-    destinations: Channel | Sequence[Channel] | None = None,
+    destinations: Channel | str | Sequence[Channel | str] | None = None,
+    routing: Any = None,
     alert: bool = True,
     fail_on: FailOn = None,
 ) -> PredictionDistributionResult:
@@ -267,7 +268,10 @@ def check_prediction_distribution(
         labels: True to read 1-D values as class labels, False to insist on numbers; None decides by dtype.
         check_name: Names the artifact (``prediction-distribution-<name>``) and the alert.
         severities: Severity per rule name, over the defaults.
-        destinations: Channels the alert goes to on failure (default: the console).
+        destinations: Where the alert goes on failure: channel references (``\"slack:ops\"``) or channels; a direct
+            route instead of the routing config.
+        routing: An ``AlertRouting``, a routing file path or a routing block name; None: the routing
+            resolution order (``PREFECT_ALERTS_CONFIG``, the ``alert-routing/default`` block, the console).
         alert: False to only return the result.
         fail_on: ``True`` to raise on failure, a severity (``"error"``) to raise from that level, None never.
 
@@ -449,7 +453,7 @@ def check_prediction_distribution(
             )
         },
     )
-    return finish_check(result, destinations=destinations, alert=alert, fail_on=fail_on)  # type: ignore[return-value]
+    return finish_check(result, destinations=destinations, routing=routing, alert=alert, fail_on=fail_on)  # type: ignore[return-value]
 
 
 def _summary(

@@ -273,7 +273,8 @@ def check_thresholds(
     *,
     check_name: str = "thresholds",
     missing_severity: Severity | str = Severity.ERROR,
-    destinations: Channel | Sequence[Channel] | None = None,
+    destinations: Channel | str | Sequence[Channel | str] | None = None,
+    routing: Any = None,
     alert: bool = True,
     fail_on: FailOn = None,
 ) -> ThresholdsResult:
@@ -285,7 +286,10 @@ def check_thresholds(
             ``{"cost_usd": {"direction": "at_most", "warning": 400, "critical": 500}}``.
         check_name: Names this check in artifacts, alerts and their dedup key.
         missing_severity: The severity of a required value that is missing or not a finite number.
-        destinations: Channels for the alert (default: the console).
+        destinations: Where the alert goes on failure: channel references (``\"slack:ops\"``) or channels; a direct
+            route instead of the routing config.
+        routing: An ``AlertRouting``, a routing file path or a routing block name; None: the routing
+            resolution order (``PREFECT_ALERTS_CONFIG``, the ``alert-routing/default`` block, the console).
         alert: False to only return the result.
         fail_on: True, or a severity: raise :class:`~prefect_alerts.checks.CheckFailedError` at or above it.
 
@@ -340,4 +344,4 @@ def check_thresholds(
         sample_sizes={"rules": len(items)},
         items=items,
     )
-    return finish_check(result, destinations=destinations, alert=alert, fail_on=fail_on)
+    return finish_check(result, destinations=destinations, routing=routing, alert=alert, fail_on=fail_on)

@@ -252,7 +252,8 @@ def check_data_volume(
     empty_severity: Severity | str = Severity.CRITICAL,
     store: CheckStore | str | None = None,
     record: bool = True,
-    destinations: Channel | Sequence[Channel] | None = None,
+    destinations: Channel | str | Sequence[Channel | str] | None = None,
+    routing: Any = None,
     alert: bool = True,
     fail_on: FailOn = None,
     min_relative_change: float = 0.0,
@@ -299,7 +300,10 @@ def check_data_volume(
         store: A ``CheckStore``, a SQLAlchemy URL, or None for the default store
             (``PREFECT_ALERTS_DATABASE_URL``, else SQLite under ``PREFECT_HOME``).
         record: Write this count to the store after checking (default True).
-        destinations: Channels the alert goes to on failure (default: the console).
+        destinations: Where the alert goes on failure: channel references (``\"slack:ops\"``) or channels; a direct
+            route instead of the routing config.
+        routing: An ``AlertRouting``, a routing file path or a routing block name; None: the routing
+            resolution order (``PREFECT_ALERTS_CONFIG``, the ``alert-routing/default`` block, the console).
         alert: False to only return the result.
         fail_on: ``True`` to raise on failure, a severity (``"error"``) to raise from that level, None never.
         min_relative_change: Changes smaller than this share of the median never count as anomalies.
@@ -453,7 +457,7 @@ def check_data_volume(
         recorded=recorded,
         **fields,
     )
-    return finish_check(result, destinations=destinations, alert=alert, fail_on=fail_on)  # type: ignore[return-value]
+    return finish_check(result, destinations=destinations, routing=routing, alert=alert, fail_on=fail_on)  # type: ignore[return-value]
 
 
 def _history_reason(

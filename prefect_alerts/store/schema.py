@@ -1,10 +1,18 @@
-"""The store's tables (SQLAlchemy Core). Later issues add theirs to the same ``metadata``."""
+"""The store's tables (SQLAlchemy Core): check history and results, and the dispatch pipeline's state."""
 
 from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table
 
-__all__ = ["check_history", "check_results", "metadata"]
+__all__ = [
+    "alert_history",
+    "check_history",
+    "check_results",
+    "metadata",
+    "notification_log",
+    "outbox",
+    "silences",
+]
 
 metadata = MetaData()
 
@@ -36,3 +44,93 @@ check_results = Table(
     Index("ix_prefect_alerts_check_results_name", "check_kind", "check_name", "recorded_at"),
 )
 """Whole results of past runs (a model check's metrics, to serve as the next run's baseline)."""
+
+# ---------------------------------------------------------------------------------------------------------
+# The dispatch pipeline's tables (prefect_alerts.dispatch). Keys are strings so every dialect agrees.
+# ---------------------------------------------------------------------------------------------------------
+notification_log = Table(
+    "prefect_alerts_notification_log",
+    metadata,
+    Column("dedup_key", String(255), primary_key=True),
+    Column("destination", String(255), primary_key=True, doc="the destination's key, e.g. 'slack:oncall'"),
+    Column("last_status", String(16), nullable=False, doc="'firing' or 'resolved': what was last notified"),
+    Column("last_sent_at", DateTime(timezone=True), nullable=False),
+    Column("last_firing_at", DateTime(timezone=True), nullable=True),
+    Column("first_firing_at", DateTime(timezone=True), nullable=True),
+    Column("suppressed", Integer, nullable=False, default=0, doc="repeats suppressed since the last send"),
+    Column("repeats_at_claim", Integer, nullable=False, default=0, doc="'suppressed' when last claimed"),
+    Column("claim_id", String(64), nullable=False, doc="the alert id of the send that claimed the row"),
+    Column("severity_rank", Integer, nullable=False, default=0, doc="severity of the last firing notice"),
+    Column("route", String(255), nullable=True),
+    Column("flow_name", String(255), nullable=True),
+    Column("deployment_name", String(255), nullable=True),
+    Column("alert", JSON, nullable=True, doc="the last firing alert, to build its resolve from"),
+    Index("ix_prefect_alerts_notification_log_flow", "flow_name", "deployment_name", "last_status"),
+)
+"""The last state notified per dedup key and destination: the atomic claim behind dedupe and cooldown."""
+
+outbox = Table(
+    "prefect_alerts_outbox",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("alert_id", String(64), nullable=False),
+    Column("dedup_key", String(255), nullable=False),
+    Column("destination", String(255), nullable=False, doc="the destination's key"),
+    Column("reference", String(512), nullable=True, doc="a channel reference such as 'slack:oncall'"),
+    Column(
+        "channel_spec", JSON, nullable=True, doc="Channel.describe() of a channel object (may hold secrets)"
+    ),
+    Column("mentions", JSON, nullable=True),
+    Column("route", String(255), nullable=True),
+    Column("alert", JSON, nullable=False),
+    Column("status", String(16), nullable=False, doc="pending, delivering, delivered or dead"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, doc="dead-lettered when still undelivered"),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("last_error", String(2000), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_prefect_alerts_outbox_due", "status", "next_attempt_at"),
+)
+"""Deliveries not yet confirmed: attempts, Retry-After schedule, leases across processes, dead letters."""
+
+silences = Table(
+    "prefect_alerts_silences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("matchers", JSON, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("comment", String(2000), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expired_at", DateTime(timezone=True), nullable=True),
+    Index("ix_prefect_alerts_silences_active", "ends_at"),
+)
+"""Time-boxed, matcher-based silences (who, why, until when)."""
+
+alert_history = Table(
+    "prefect_alerts_alert_history",
+    metadata,
+    Column("id", String(64), primary_key=True, doc="the alert id of one send_alert call"),
+    Column("dedup_key", String(255), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("flow_name", String(255), nullable=True),
+    Column("deployment_name", String(255), nullable=True),
+    Column("flow_run_id", String(64), nullable=True),
+    Column("task_run_id", String(64), nullable=True),
+    Column("destinations", JSON, nullable=False),
+    Column("outcomes", JSON, nullable=False, doc="[{destination, status, reason, attempts}]"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("alert", JSON, nullable=False),
+    Index("ix_prefect_alerts_alert_history_run", "flow_run_id"),
+    Index("ix_prefect_alerts_alert_history_key", "dedup_key", "created_at"),
+)
+"""Every alert the pipeline handled: what it concerned (flow run, task run), where it went, how it ended."""

@@ -184,7 +184,10 @@ def test_dedup_key_is_per_check_not_per_run() -> None:
     channel = RecordingChannel()
     rules = [at_least("success_rate", warning=0.9)]
     check_thresholds.fn({"success_rate": 0.5}, rules, check_name="a", destinations=channel)
-    check_thresholds.fn({"success_rate": 0.4}, rules, check_name="a", destinations=channel)
+    again = check_thresholds.fn({"success_rate": 0.45}, rules, check_name="a", destinations=channel)
     check_thresholds.fn({"success_rate": 0.4}, rules, check_name="b", destinations=channel)
+    # The second run of check "a" has the same key: it is in cooldown, not a new alert.
+    assert [outcome.status for outcome in again.alert_results] == ["suppressed"]
+    assert again.alert_results[0].reason.startswith("cooldown until")
     keys = [alert.dedup_key for alert in channel.alerts]
-    assert keys[0] == keys[1] != keys[2]
+    assert len(keys) == 2 and keys[0] != keys[1]

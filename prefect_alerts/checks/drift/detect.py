@@ -184,7 +184,8 @@ def detect_drift(
     binning: Binning = "quantile",
     bins: int = 10,
     check_name: str = "drift",
-    destinations: Channel | Sequence[Channel] | None = None,
+    destinations: Channel | str | Sequence[Channel | str] | None = None,
+    routing: Any = None,
     alert: bool = True,
     fail_on: FailOn = None,
     *,
@@ -222,7 +223,10 @@ def detect_drift(
             floored at 1e-4; robust to outliers) or ``"evidently"`` (Evidently 0.7's PSI exactly).
         bins: Quantile bins (``binning="quantile"``).
         check_name: Names the artifact and the alert's dedup key.
-        destinations: Channels for the alert (default: the console).
+        destinations: Where the alert goes on failure: channel references (``\"slack:ops\"``) or channels; a direct
+            route instead of the routing config.
+        routing: An ``AlertRouting``, a routing file path or a routing block name; None: the routing
+            resolution order (``PREFECT_ALERTS_CONFIG``, the ``alert-routing/default`` block, the console).
         alert: False to only return the result.
         fail_on: ``True`` raises on any failure, a severity (``"error"``) on failures at least that bad.
         datetime: ``"skip"`` datetime/timedelta columns (default) or compare them as ``"numeric"`` seconds.
@@ -360,7 +364,9 @@ def detect_drift(
         },
         **verdict,
     )
-    return finish_check(result, destinations=destinations, alert=alert, fail_on=fail_on, tags=tags)  # type: ignore[return-value]
+    return finish_check(
+        result, destinations=destinations, routing=routing, alert=alert, fail_on=fail_on, tags=tags
+    )  # type: ignore[return-value]
 
 
 def _levels(levels: SeverityLevels | Mapping[str, float] | None) -> SeverityLevels:

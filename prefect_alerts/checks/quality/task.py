@@ -172,7 +172,8 @@ def check_data_quality(
     mostly: float | Mapping[ColumnLabel, float] = 1.0,
     severity: Severity | str = Severity.ERROR,
     check_name: str = "data_quality",
-    destinations: Channel | Sequence[Channel] | None = None,
+    destinations: Channel | str | Sequence[Channel | str] | None = None,
+    routing: Any = None,
     alert: bool = True,
     fail_on: FailOn = None,
 ) -> DataQualityResult:
@@ -214,7 +215,10 @@ def check_data_quality(
             number, or ``{column: share}`` (others 1.0).
         severity: The level of the rules built from keywords (rule objects carry their own).
         check_name: Names this check in artifacts (key ``data-quality-<name>``), alerts and their dedup key.
-        destinations: Channels for the alert (default: the console).
+        destinations: Where the alert goes on failure: channel references (``\"slack:ops\"``) or channels; a direct
+            route instead of the routing config.
+        routing: An ``AlertRouting``, a routing file path or a routing block name; None: the routing
+            resolution order (``PREFECT_ALERTS_CONFIG``, the ``alert-routing/default`` block, the console).
         alert: False to only return the result.
         fail_on: True, or a severity: raise :class:`~prefect_alerts.checks.CheckFailedError` at or above it.
 
@@ -296,4 +300,4 @@ def check_data_quality(
         column_count=view.n_columns,
     )
     result.summary = _summary(results, view.n_rows, result.worst_rule)
-    return finish_check(result, destinations=destinations, alert=alert, fail_on=fail_on)  # type: ignore[return-value]
+    return finish_check(result, destinations=destinations, routing=routing, alert=alert, fail_on=fail_on)  # type: ignore[return-value]

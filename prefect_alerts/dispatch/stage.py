@@ -1,0 +1,137 @@
+"""The one small shape every step of the pipeline has (Alertmanager's ``Stage``).
+
+A :class:`Dispatch` carries one alert through the steps: the notifications chosen for it (one per destination)
+and, for each, an outcome once a step settles it. A step looks only at the notifications still pending and
+either settles some (suppressed, folded, delivered, queued, dead) or leaves them for the next step. A step is
+tested alone by building a Dispatch by hand with an injected clock.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Protocol
+
+from prefect_alerts.alert import Alert
+from prefect_alerts.dispatch.models import DestinationOutcome, OutcomeStatus
+from prefect_alerts.store.alerts import AlertHistory, SilenceStore
+from prefect_alerts.store.engine import get_engine
+from prefect_alerts.store.notifications import NotificationLog
+from prefect_alerts.store.outbox import Outbox
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from prefect_alerts.channels.base import Channel
+    from prefect_alerts.routing import AlertRouting, RouteTarget
+
+__all__ = ["Clock", "Dispatch", "DispatchState", "Notification", "Stage", "utc_now"]
+
+Clock = Callable[[], datetime]
+"""Returns the current time (UTC, aware). Tests inject their own."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+_PROCESS_TOKEN = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def process_token() -> str:
+    """Who holds an outbox lease: host, pid and a random part (a pid is reused after a restart)."""
+    return _PROCESS_TOKEN
+
+
+@dataclass
+class DispatchState:
+    """The store the steps read and write: notification log, outbox, history and silences on one engine."""
+
+    engine: Engine
+
+    def __post_init__(self) -> None:
+        self.log = NotificationLog(self.engine)
+        self.outbox = Outbox(self.engine)
+        self.history = AlertHistory(self.engine)
+        self.silences = SilenceStore(self.engine)
+
+    @classmethod
+    def default(cls, url: str | None = None) -> DispatchState:
+        """The state at ``url``, else ``PREFECT_ALERTS_DATABASE_URL``, else SQLite under ``PREFECT_HOME``."""
+        return cls(get_engine(url))
+
+
+@dataclass
+class Notification:
+    """One alert on its way to one destination."""
+
+    target: RouteTarget
+    destination: str
+    """The destination's key (what the notification log, the outbox and outcomes name)."""
+    alert: Alert
+    """The alert this destination gets (a reminder carries its repeat count)."""
+    outcome: DestinationOutcome | None = None
+    outbox_id: str | None = None
+    attempts: int = 0
+    channel: Channel | None = None
+
+
+@dataclass
+class Dispatch:
+    """One alert going through the pipeline."""
+
+    alert: Alert
+    routing: AlertRouting
+    state: DispatchState
+    clock: Clock = utc_now
+    budget: float = 3.0
+    alert_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    notifications: list[Notification] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    notes: list[str] = field(default_factory=list)
+    """Problems a step met and worked around (logged, never raised)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Room for later steps (storm and incident folding) to pass data along."""
+
+    def __post_init__(self) -> None:
+        self.now = self.clock()
+
+    @property
+    def deadline(self) -> float:
+        """``time.monotonic()`` value by which delivery must have returned."""
+        return self.started + self.budget
+
+    def pending(self) -> list[Notification]:
+        """Notifications no step has settled yet."""
+        return [notification for notification in self.notifications if notification.outcome is None]
+
+    def settle(
+        self,
+        notification: Notification,
+        status: OutcomeStatus,
+        reason: str | None = None,
+        *,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        notification.outcome = DestinationOutcome(
+            destination=notification.destination,
+            status=status,
+            reason=reason,
+            attempts=notification.attempts,
+            route=notification.target.route,
+            outbox_id=notification.outbox_id,
+            next_attempt_at=next_attempt_at,
+        )
+
+
+class Stage(Protocol):
+    """One step of the pipeline: look at ``dispatch.pending()``, settle some, leave the rest."""
+
+    name: str
+
+    def run(self, dispatch: Dispatch) -> None: ...

@@ -1,0 +1,36 @@
+"""Questions other parts ask of the dispatch state: what is still firing, what the outbox holds."""
+
+from __future__ import annotations
+
+from prefect_alerts.alert import Alert
+from prefect_alerts.dispatch.stage import DispatchState
+
+__all__ = ["firing_alerts"]
+
+
+def firing_alerts(
+    flow_name: str | None = None,
+    deployment_name: str | None = None,
+    *,
+    state: DispatchState | None = None,
+) -> list[Alert]:
+    """The latest firing alert per dedup key that was notified somewhere and not resolved since, for one
+    flow and/or deployment (all when both are None), oldest first. ``alert.resolved()`` of each is its
+    all-clear.
+
+    Example:
+        ```python
+        from prefect_alerts import send_alert
+        from prefect_alerts.dispatch import firing_alerts
+
+        for alert in firing_alerts(flow_name="nightly-etl"):
+            send_alert(alert.resolved("Recovered: the 03:00 run completed"))
+        ```
+    """
+    state = state or DispatchState.default()
+    seen: dict[str, Alert] = {}
+    for entry in state.log.firing(flow_name=flow_name, deployment_name=deployment_name):
+        if entry.dedup_key.startswith("destination-dead:") or not entry.alert:
+            continue
+        seen[entry.dedup_key] = Alert.from_record(entry.alert)
+    return list(seen.values())

@@ -1,0 +1,149 @@
+"""Alert history and silences as stored rows: the dispatch pipeline's record of what it did."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, insert, or_, select, update
+
+from prefect_alerts.store.notifications import utc
+from prefect_alerts.store.schema import alert_history, silences
+
+__all__ = ["AlertHistory", "HistoryEntry", "SilenceRow", "SilenceStore"]
+
+
+class HistoryEntry(BaseModel):
+    """One alert the pipeline handled."""
+
+    id: str
+    dedup_key: str
+    event: str
+    severity: str
+    status: str
+    title: str
+    flow_name: str | None
+    deployment_name: str | None
+    flow_run_id: str | None
+    task_run_id: str | None
+    destinations: list[str]
+    outcomes: list[dict[str, Any]]
+    created_at: datetime
+    alert: dict[str, Any]
+
+
+class AlertHistory:
+    """Writes and reads of ``prefect_alerts_alert_history``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, entry: HistoryEntry) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(alert_history).values(**entry.model_dump()))
+
+    def recent(
+        self,
+        *,
+        flow_run_id: str | None = None,
+        dedup_key: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[HistoryEntry]:
+        """The newest entries first, optionally for one flow run, one dedup key, or since a time."""
+        query = select(alert_history)
+        if flow_run_id is not None:
+            query = query.where(alert_history.c.flow_run_id == flow_run_id)
+        if dedup_key is not None:
+            query = query.where(alert_history.c.dedup_key == dedup_key)
+        if since is not None:
+            query = query.where(alert_history.c.created_at >= since)
+        query = query.order_by(alert_history.c.created_at.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [HistoryEntry(**{**row._mapping, "created_at": utc(row.created_at)}) for row in rows]
+
+
+class SilenceRow(BaseModel):
+    id: int
+    matchers: dict[str, Any]
+    starts_at: datetime
+    ends_at: datetime
+    author: str
+    comment: str
+    created_at: datetime
+    expired_at: datetime | None
+
+
+def _silence(row: Any) -> SilenceRow:
+    values = dict(row._mapping)
+    for name in ("starts_at", "ends_at", "created_at", "expired_at"):
+        values[name] = utc(values[name])
+    return SilenceRow(**values)
+
+
+class SilenceStore:
+    """Writes and reads of ``prefect_alerts_silences``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self,
+        *,
+        matchers: dict[str, Any],
+        starts_at: datetime,
+        ends_at: datetime,
+        author: str,
+        comment: str,
+        now: datetime,
+    ) -> SilenceRow:
+        statement = (
+            insert(silences)
+            .values(
+                matchers=matchers,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                author=author,
+                comment=comment,
+                created_at=now,
+            )
+            .returning(*silences.c)
+        )
+        with self.engine.begin() as connection:
+            return _silence(connection.execute(statement).one())
+
+    def active(self, now: datetime) -> list[SilenceRow]:
+        """Silences in force at ``now``: started, not ended, not expired by hand."""
+        query = (
+            select(silences)
+            .where(
+                silences.c.starts_at <= now,
+                silences.c.ends_at > now,
+                or_(silences.c.expired_at.is_(None), silences.c.expired_at > now),
+            )
+            .order_by(silences.c.id)
+        )
+        with self.engine.connect() as connection:
+            return [_silence(row) for row in connection.execute(query)]
+
+    def all(self, *, limit: int = 1000) -> list[SilenceRow]:
+        query = select(silences).order_by(silences.c.id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return [_silence(row) for row in connection.execute(query)]
+
+    def get(self, silence_id: int) -> SilenceRow | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(silences).where(silences.c.id == silence_id)).first()
+        return None if row is None else _silence(row)
+
+    def expire(self, silence_id: int, now: datetime) -> bool:
+        """End a silence now; False when it does not exist or had already ended."""
+        statement = (
+            update(silences)
+            .where(silences.c.id == silence_id, silences.c.expired_at.is_(None), silences.c.ends_at > now)
+            .values(expired_at=now)
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1

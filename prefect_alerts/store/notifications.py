@@ -1,0 +1,199 @@
+"""The notification log: what was last notified per dedup key and destination, claimed atomically.
+
+Every decision is one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` statement, so N processes raising the
+same alert at once make exactly one claim: the row's ``claim_id`` says who won. There is never a
+read-then-write.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, and_, case, delete, false, or_, select, update
+
+from prefect_alerts.store.schema import notification_log
+from prefect_alerts.store.upsert import dialect_insert
+
+__all__ = ["LogEntry", "NotificationLog", "utc"]
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for timezone columns; they were written as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class LogEntry(BaseModel):
+    """One row of the log, as the claim left it."""
+
+    dedup_key: str
+    destination: str
+    last_status: Literal["firing", "resolved"]
+    last_sent_at: datetime
+    last_firing_at: datetime | None
+    first_firing_at: datetime | None
+    suppressed: int
+    repeats_at_claim: int
+    claim_id: str
+    severity_rank: int = 0
+    route: str | None = None
+    alert: dict[str, Any] | None = None
+
+
+def _entry(row: Any) -> LogEntry:
+    return LogEntry(
+        dedup_key=row.dedup_key,
+        destination=row.destination,
+        last_status=row.last_status,
+        last_sent_at=utc(row.last_sent_at),
+        last_firing_at=utc(row.last_firing_at),
+        first_firing_at=utc(row.first_firing_at),
+        suppressed=row.suppressed,
+        repeats_at_claim=row.repeats_at_claim,
+        claim_id=row.claim_id,
+        severity_rank=row.severity_rank,
+        route=row.route,
+        alert=row.alert,
+    )
+
+
+class NotificationLog:
+    """Claims and reads of the notification log (``prefect_alerts_notification_log``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def claim_firing(
+        self,
+        *,
+        dedup_key: str,
+        destination: str,
+        claim_id: str,
+        now: datetime,
+        severity_rank: int = 0,
+        cooldown: timedelta,
+        repeat_interval: timedelta | None,
+        route: str | None,
+        flow_name: str | None,
+        deployment_name: str | None,
+        alert: dict[str, Any],
+    ) -> tuple[bool, LogEntry]:
+        """Claim the right to notify ``destination`` of a firing alert; ``(won, row after the claim)``.
+
+        The claim is won when nothing was notified yet, when the last notice was a resolve and the last firing
+        notice is older than ``cooldown`` (a flapping alert stays quiet), or when the alert is still firing and
+        the last notice is older than ``max(cooldown, repeat_interval)`` (a reminder). A lost claim counts one
+        more suppressed repeat. A still-firing alert that got worse (a higher ``severity_rank`` than the last
+        notice) is sent at once: an escalation is news.
+        """
+        table = notification_log
+        flap_cutoff = now - cooldown
+        still_firing_wait = cooldown if repeat_interval is None else max(cooldown, repeat_interval)
+        still_firing_open = (
+            (table.c.last_sent_at <= now - still_firing_wait) if repeat_interval is not None else false()
+        )
+        wins = or_(
+            and_(
+                table.c.last_status == "resolved",
+                or_(table.c.last_firing_at.is_(None), table.c.last_firing_at <= flap_cutoff),
+            ),
+            and_(table.c.last_status == "firing", still_firing_open),
+            and_(table.c.last_status == "firing", table.c.severity_rank < severity_rank),
+        )
+
+        def when_won(value: Any, otherwise: Any) -> Any:
+            return case((wins, value), else_=otherwise)
+
+        statement = dialect_insert(self.engine, table).values(
+            dedup_key=dedup_key,
+            destination=destination,
+            last_status="firing",
+            last_sent_at=now,
+            last_firing_at=now,
+            first_firing_at=now,
+            suppressed=0,
+            repeats_at_claim=0,
+            claim_id=claim_id,
+            severity_rank=severity_rank,
+            route=route,
+            flow_name=flow_name,
+            deployment_name=deployment_name,
+            alert=alert,
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.dedup_key, table.c.destination],
+            set_={
+                # first_firing_at is read before last_status changes: every SET sees the old row.
+                "first_firing_at": when_won(
+                    case((table.c.last_status == "resolved", now), else_=table.c.first_firing_at),
+                    table.c.first_firing_at,
+                ),
+                "repeats_at_claim": when_won(table.c.suppressed, table.c.repeats_at_claim),
+                "suppressed": when_won(0, table.c.suppressed + 1),
+                "last_status": when_won("firing", table.c.last_status),
+                "last_sent_at": when_won(now, table.c.last_sent_at),
+                "last_firing_at": when_won(now, table.c.last_firing_at),
+                "claim_id": when_won(claim_id, table.c.claim_id),
+                "severity_rank": when_won(severity_rank, table.c.severity_rank),
+                "route": when_won(route, table.c.route),
+                "alert": when_won(statement.excluded.alert, table.c.alert),
+            },
+        ).returning(*table.c)
+        with self.engine.begin() as connection:
+            row = connection.execute(statement).one()
+        entry = _entry(row)
+        return entry.claim_id == claim_id, entry
+
+    def claim_resolved(
+        self, *, dedup_key: str, destination: str, claim_id: str, now: datetime
+    ) -> tuple[bool, LogEntry | None]:
+        """Mark a firing key resolved; won only when it was firing (a resolve is sent once)."""
+        table = notification_log
+        statement = (
+            update(table)
+            .where(
+                table.c.dedup_key == dedup_key,
+                table.c.destination == destination,
+                table.c.last_status == "firing",
+            )
+            .values(last_status="resolved", last_sent_at=now, claim_id=claim_id, suppressed=0)
+            .returning(*table.c)
+        )
+        with self.engine.begin() as connection:
+            row = connection.execute(statement).first()
+        if row is not None:
+            return True, _entry(row)
+        return False, self.get(dedup_key, destination)
+
+    def release(self, *, dedup_key: str, destination: str, claim_id: str) -> bool:
+        """Give a claim back (its delivery went dead): cooldown counts from notices that arrived, so the next
+        alert may try again. Only the claim's owner releases it."""
+        statement = delete(notification_log).where(
+            notification_log.c.dedup_key == dedup_key,
+            notification_log.c.destination == destination,
+            notification_log.c.claim_id == claim_id,
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def get(self, dedup_key: str, destination: str) -> LogEntry | None:
+        query = select(notification_log).where(
+            notification_log.c.dedup_key == dedup_key, notification_log.c.destination == destination
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else _entry(row)
+
+    def firing(self, *, flow_name: str | None = None, deployment_name: str | None = None) -> list[LogEntry]:
+        """Rows still firing, optionally for one flow and/or deployment, oldest first."""
+        query = select(notification_log).where(notification_log.c.last_status == "firing")
+        if flow_name is not None:
+            query = query.where(notification_log.c.flow_name == flow_name)
+        if deployment_name is not None:
+            query = query.where(notification_log.c.deployment_name == deployment_name)
+        query = query.order_by(notification_log.c.last_firing_at)
+        with self.engine.connect() as connection:
+            return [_entry(row) for row in connection.execute(query)]

@@ -1,0 +1,203 @@
+"""The outbox: deliveries not yet confirmed, with their schedule, lease and dead letters.
+
+An entry is written *before* the first attempt, leased to the process delivering it, and marked ``delivered``
+only after the channel said so. Any process can take over an entry whose lease ran out (its owner died) or
+whose ``next_attempt_at`` has come: a lease is taken with a conditional ``UPDATE`` whose row count says who
+won, so two flushes never deliver one entry twice at the same time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
+
+from prefect_alerts.store.notifications import utc
+from prefect_alerts.store.schema import outbox
+
+__all__ = ["Outbox", "OutboxEntry", "OutboxStatus"]
+
+OutboxStatus = Literal["pending", "delivering", "delivered", "dead"]
+_ERROR_LIMIT = 2000
+
+
+class OutboxEntry(BaseModel):
+    """One delivery of one alert to one destination."""
+
+    id: str
+    alert_id: str
+    dedup_key: str
+    destination: str
+    reference: str | None
+    channel_spec: dict[str, Any] | None
+    mentions: list[str] | None
+    route: str | None
+    alert: dict[str, Any]
+    status: OutboxStatus
+    attempts: int
+    max_attempts: int
+    next_attempt_at: datetime
+    expires_at: datetime
+    lease_owner: str | None
+    lease_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+    def __repr__(self) -> str:  # channel_spec may hold a webhook URL: never print it
+        return (
+            f"OutboxEntry(id={self.id!r}, destination={self.destination!r}, status={self.status!r}, "
+            f"attempts={self.attempts})"
+        )
+
+    __str__ = __repr__
+
+
+def _entry(row: Any) -> OutboxEntry:
+    values = dict(row._mapping)
+    for name in ("next_attempt_at", "expires_at", "lease_until", "created_at", "updated_at", "delivered_at"):
+        values[name] = utc(values[name])
+    return OutboxEntry(**values)
+
+
+class Outbox:
+    """Reads and writes of ``prefect_alerts_outbox``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self,
+        *,
+        entry_id: str,
+        alert_id: str,
+        dedup_key: str,
+        destination: str,
+        reference: str | None,
+        channel_spec: dict[str, Any] | None,
+        mentions: list[str] | None,
+        route: str | None,
+        alert: dict[str, Any],
+        max_attempts: int,
+        expires_at: datetime,
+        now: datetime,
+        lease_owner: str,
+        lease_until: datetime,
+    ) -> None:
+        """Write a new entry, already leased to ``lease_owner`` (it is about to make the first attempt)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(outbox).values(
+                    id=entry_id,
+                    alert_id=alert_id,
+                    dedup_key=dedup_key,
+                    destination=destination,
+                    reference=reference,
+                    channel_spec=channel_spec,
+                    mentions=mentions,
+                    route=route,
+                    alert=alert,
+                    status="delivering",
+                    attempts=0,
+                    max_attempts=max_attempts,
+                    next_attempt_at=now,
+                    expires_at=expires_at,
+                    lease_owner=lease_owner,
+                    lease_until=lease_until,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+    def due(self, now: datetime, limit: int = 200) -> list[OutboxEntry]:
+        """Entries a flush may take: pending and due, or delivering with an expired lease (a dead owner)."""
+        query = (
+            select(outbox)
+            .where(
+                or_(
+                    and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now),
+                    and_(outbox.c.status == "delivering", outbox.c.lease_until < now),
+                )
+            )
+            .order_by(outbox.c.next_attempt_at, outbox.c.created_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [_entry(row) for row in connection.execute(query)]
+
+    def lease(self, entry_id: str, *, owner: str, now: datetime, until: datetime) -> bool:
+        """Take the entry for one attempt; False when another process holds it or it is settled."""
+        statement = (
+            update(outbox)
+            .where(
+                outbox.c.id == entry_id,
+                or_(
+                    and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now),
+                    and_(outbox.c.status == "delivering", outbox.c.lease_until < now),
+                ),
+            )
+            .values(status="delivering", lease_owner=owner, lease_until=until, updated_at=now)
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def _settle(self, entry_id: str, owner: str, attempts: int, values: dict[str, Any]) -> bool:
+        # Only the lease holder settles: a process whose lease ran out must not overwrite a newer attempt.
+        statement = (
+            update(outbox)
+            .where(outbox.c.id == entry_id, outbox.c.lease_owner == owner, outbox.c.status == "delivering")
+            .values(
+                {"attempts": outbox.c.attempts + attempts, **values, "lease_owner": None, "lease_until": None}
+            )
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def mark_delivered(self, entry_id: str, *, owner: str, now: datetime, attempts: int) -> bool:
+        """Settle as delivered (only after the channel said so); ``attempts`` made under this lease."""
+        values = {"status": "delivered", "delivered_at": now, "updated_at": now, "last_error": None}
+        return self._settle(entry_id, owner, attempts, values)
+
+    def reschedule(
+        self, entry_id: str, *, owner: str, now: datetime, at: datetime, error: str, attempts: int
+    ) -> bool:
+        """Release the lease and schedule the next attempt at ``at`` (Retry-After or backoff)."""
+        values = {
+            "status": "pending",
+            "next_attempt_at": at,
+            "updated_at": now,
+            "last_error": error[:_ERROR_LIMIT],
+        }
+        return self._settle(entry_id, owner, attempts, values)
+
+    def mark_dead(self, entry_id: str, *, owner: str, now: datetime, error: str, attempts: int) -> bool:
+        """Dead letter: kept with its reason, never attempted again."""
+        values = {"status": "dead", "updated_at": now, "last_error": error[:_ERROR_LIMIT]}
+        return self._settle(entry_id, owner, attempts, values)
+
+    def get(self, entry_id: str) -> OutboxEntry | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(outbox).where(outbox.c.id == entry_id)).first()
+        return None if row is None else _entry(row)
+
+    def entries(
+        self, *, status: OutboxStatus | None = None, dedup_key: str | None = None, limit: int = 1000
+    ) -> list[OutboxEntry]:
+        """Entries, newest first, optionally by status and dedup key (for the CLI and tests)."""
+        query = select(outbox)
+        if status is not None:
+            query = query.where(outbox.c.status == status)
+        if dedup_key is not None:
+            query = query.where(outbox.c.dedup_key == dedup_key)
+        query = query.order_by(outbox.c.created_at.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return [_entry(row) for row in connection.execute(query)]
+
+    def counts(self) -> dict[str, int]:
+        """How many entries are in each status."""
+        query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        with self.engine.connect() as connection:
+            return {status: count for status, count in connection.execute(query)}
