@@ -44,7 +44,7 @@ def _alerts(count: int, keys: int) -> list:
     return [
         Alert(
             title=f"Flow etl failed ({index % keys})",
-            severity="error" if index % 3 else "critical",
+            severity="error" if (index % keys) % 3 else "critical",
             event="flow_failed",
             tags=["prod"],
             source=Source(flow_name=flows[index % keys], deployment_name="nightly"),

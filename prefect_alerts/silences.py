@@ -18,6 +18,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -33,7 +35,15 @@ _TAG_KEYS = ("tag", "tags")
 
 
 def _route_match(matchers: Mapping[str, Any]) -> Any:
+    return _compiled_match(json.dumps(dict(matchers), sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_match(matchers_json: str) -> Any:
+    # The pipeline checks every alert against every active silence: compile each silence's matchers once.
     from prefect_alerts.routing import RouteMatch
+
+    matchers = json.loads(matchers_json)
 
     values: dict[str, Any] = {}
     for key, value in matchers.items():

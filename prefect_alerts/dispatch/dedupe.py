@@ -50,6 +50,8 @@ class DedupeStage:
     """Claims each pending notification in the notification log; a lost claim is suppressed with its reason."""
 
     name: ClassVar[str] = "dedupe"
+    batched: ClassVar[bool] = True
+    """Writes only through prepared statements: shares the dispatch's store transaction."""
 
     def run(self, dispatch: Dispatch) -> None:
         for notification in dispatch.pending():
@@ -71,7 +73,6 @@ class DedupeStage:
             route=target.route,
             flow_name=alert.source.flow_name,
             deployment_name=alert.source.deployment_name,
-            alert=alert.model_copy(update={"images": []}).to_record(),
         )
         if won:
             if entry.repeats_at_claim and entry.first_firing_at is not None:

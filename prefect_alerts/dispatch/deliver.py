@@ -18,6 +18,7 @@ from prefect_alerts.dispatch.destinations import forget_in_process, load_referen
 from prefect_alerts.dispatch.notices import notify_dead_destination
 from prefect_alerts.dispatch.retry import RetryPolicy
 from prefect_alerts.dispatch.stage import Dispatch, Notification
+from prefect_alerts.store.prepared import close_thread_connections
 
 __all__ = ["DeliverStage", "retry_policy"]
 
@@ -47,6 +48,12 @@ class _Delivery(threading.Thread):
         return load_reference(destination, self.notification.target.mentions)
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            close_thread_connections()
+
+    def _run(self) -> None:
         dispatch, notification = self.dispatch, self.notification
         try:
             result, attempts = run_attempts(

@@ -66,7 +66,6 @@ def _notify(dispatch: Dispatch, notification: Notification, reason: str) -> None
         route="fallback",
         flow_name=None,
         deployment_name=None,
-        alert={},
     )
     if not won:
         return

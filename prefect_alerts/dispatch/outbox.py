@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prefect_alerts.dispatch.destinations import describe_destination, remember_in_process
 from prefect_alerts.dispatch.stage import Dispatch, process_token
@@ -26,12 +26,20 @@ class OutboxStage:
     """Writes one outbox entry per pending notification, leased to this process."""
 
     name: ClassVar[str] = "outbox"
+    batched: ClassVar[bool] = True
+    """Writes only through prepared statements: shares the dispatch's store transaction."""
 
     def run(self, dispatch: Dispatch) -> None:
         policy = dispatch.routing.defaults
         now = dispatch.now
+        records: dict[
+            int, dict[str, Any]
+        ] = {}  # one JSON form per alert, however many destinations it goes to
         for notification in dispatch.pending():
             entry_id = uuid.uuid4().hex
+            record = records.get(id(notification.alert))
+            if record is None:
+                record = records[id(notification.alert)] = notification.alert.to_record()
             destination = notification.target.destination
             spec = describe_destination(destination)
             if spec.reference is None and spec.channel_spec is None:
@@ -45,7 +53,7 @@ class OutboxStage:
                 channel_spec=spec.channel_spec,
                 mentions=list(notification.target.mentions) or None,
                 route=notification.target.route,
-                alert=notification.alert.to_record(),
+                alert=record,
                 max_attempts=policy.max_attempts,
                 expires_at=now + policy.max_age,
                 now=now,

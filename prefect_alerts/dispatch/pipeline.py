@@ -23,6 +23,7 @@ from prefect_alerts.dispatch.record import RecordStage
 from prefect_alerts.dispatch.route import RouteStage
 from prefect_alerts.dispatch.silence import SilenceStage
 from prefect_alerts.dispatch.stage import Clock, Dispatch, DispatchState, Stage, utc_now
+from prefect_alerts.store.prepared import batch
 
 if TYPE_CHECKING:
     from prefect_alerts.routing import AlertRouting
@@ -46,16 +47,22 @@ class Pipeline:
         self.stages = list(stages) if stages is not None else default_stages()
 
     def run(self, dispatch: Dispatch) -> SendResult:
-        for stage in self.stages:
+        stages = list(self.stages)
+        index = 0
+        while index < len(stages):
+            stage = stages[index]
             if stage.name == "route":
                 stage.run(dispatch)  # a routing error is the caller's to see
+                index += 1
                 continue
-            try:
-                stage.run(dispatch)
-            except Exception as exc:
-                note = redact(f"the {stage.name} step failed and was skipped: {type(exc).__name__}: {exc}")
-                dispatch.notes.append(note)
-                logger.error("alert %r: %s", dispatch.alert.title[:80], note)
+            group = [stage]
+            while getattr(group[-1], "batched", False) and index + len(group) < len(stages):
+                following = stages[index + len(group)]
+                if not getattr(following, "batched", False):
+                    break
+                group.append(following)
+            self._run_group(dispatch, group)
+            index += len(group)
         outcomes = [n.outcome for n in dispatch.notifications if n.outcome is not None]
         for notification in dispatch.notifications:
             if notification.outcome is None:  # every step failed for it: say so rather than drop it
@@ -76,6 +83,26 @@ class Pipeline:
                 )
             )
         return SendResult(alert=dispatch.alert, outcomes=outcomes, alert_id=dispatch.alert_id)
+
+    @staticmethod
+    def _run_group(dispatch: Dispatch, group: list[Stage]) -> None:
+        # Consecutive steps that only write through prepared statements (dedupe, outbox) share one
+        # transaction: one commit per alert, and the claim and its outbox entry land together.
+        try:
+            if getattr(group[0], "batched", False):
+                with batch(dispatch.state.engine):
+                    for stage in group:
+                        stage.run(dispatch)
+            else:
+                group[0].run(dispatch)
+        except Exception as exc:
+            names = " and ".join(stage.name for stage in group)
+            note = redact(f"the {names} step failed and was skipped: {type(exc).__name__}: {exc}")
+            dispatch.notes.append(note)
+            logger.error("alert %r: %s", dispatch.alert.title[:80], note)
+            if len(group) > 1:  # the transaction rolled back: nothing of it was written
+                for notification in dispatch.notifications:
+                    notification.outbox_id = None
 
 
 def _routing_for(routing: object, destinations: Destinations) -> AlertRouting:

@@ -13,6 +13,7 @@ class SilenceStage:
     """Suppresses firing alerts matched by an active silence ("silenced by s-42 until 14:05 UTC: ...").
 
     Resolved alerts pass: whoever was told of the failure before the silence began should hear it is over.
+    Silences are read through a one-second per-process cache (``SILENCE_CACHE_SECONDS``).
     """
 
     name: ClassVar[str] = "silence"
@@ -23,7 +24,7 @@ class SilenceStage:
         pending = dispatch.pending()
         if not pending or dispatch.alert.is_resolved:
             return
-        for row in dispatch.state.silences.active(dispatch.now):
+        for row in dispatch.state.silences.in_force(dispatch.now):
             silence = Silence.from_row(row)
             if silence.matches(dispatch.alert):
                 reason = silence.reason()

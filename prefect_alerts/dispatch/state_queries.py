@@ -28,9 +28,16 @@ def firing_alerts(
         ```
     """
     state = state or DispatchState.default()
+    entries = [
+        entry
+        for entry in state.log.firing(flow_name=flow_name, deployment_name=deployment_name)
+        if not entry.dedup_key.startswith("destination-dead:")
+    ]
+    # The alert a claim notified is the one its send wrote to the outbox (the claim id is that send's id).
+    records = state.outbox.alerts_by_send({entry.claim_id for entry in entries})
     seen: dict[str, Alert] = {}
-    for entry in state.log.firing(flow_name=flow_name, deployment_name=deployment_name):
-        if entry.dedup_key.startswith("destination-dead:") or not entry.alert:
-            continue
-        seen[entry.dedup_key] = Alert.from_record(entry.alert)
+    for entry in entries:
+        record = records.get(entry.claim_id)
+        if record is not None:
+            seen[entry.dedup_key] = Alert.from_record(record)
     return list(seen.values())

@@ -192,8 +192,10 @@ def targets_for(
     def add(destination: Destination, settings: dict[str, Any]) -> None:
         key = destination if isinstance(destination, str) else id(destination)
         existing = chosen.get(key)
-        if existing is None:
-            chosen[key] = RouteTarget(destination=destination, **settings)
+        if existing is None:  # built per alert on the hot path: the settings are already validated
+            chosen[key] = RouteTarget.model_construct(
+                destination=destination, **{**settings, "mentions": list(settings["mentions"])}
+            )
         else:  # a later route adds its mentions; the first route's other settings stand
             existing.mentions = list(dict.fromkeys([*existing.mentions, *settings["mentions"]]))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -83,11 +85,46 @@ def _silence(row: Any) -> SilenceRow:
     return SilenceRow(**values)
 
 
+SILENCE_CACHE_SECONDS = 1.0
+"""How long one process reuses the silences it read (a silence added elsewhere applies within this time;
+one added or expired in this process applies at once)."""
+_SILENCE_CACHE: dict[str, tuple[float, list[SilenceRow]]] = {}
+_SILENCE_LOCK = threading.Lock()
+
+
 class SilenceStore:
     """Writes and reads of ``prefect_alerts_silences``."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._cache_key = str(engine.url)
+
+    def _invalidate(self) -> None:
+        with _SILENCE_LOCK:
+            _SILENCE_CACHE.pop(self._cache_key, None)
+
+    def in_force(self, now: datetime) -> list[SilenceRow]:
+        """Silences in force at ``now``, from a per-process cache of at most ``SILENCE_CACHE_SECONDS``.
+
+        The pipeline asks this for every alert. The cache holds the silences not expired by hand (the 1,000
+        that end last), and ``now`` filters them, so an injected clock sees what a real one would.
+        """
+        started = time.monotonic()
+        with _SILENCE_LOCK:
+            cached = _SILENCE_CACHE.get(self._cache_key)
+        if cached is None or started - cached[0] > SILENCE_CACHE_SECONDS:
+            query = (
+                select(silences)
+                .where(silences.c.expired_at.is_(None))
+                .order_by(silences.c.ends_at.desc())
+                .limit(1000)
+            )
+            with self.engine.connect() as connection:
+                rows = [_silence(row) for row in connection.execute(query)]
+            cached = (started, rows)
+            with _SILENCE_LOCK:
+                _SILENCE_CACHE[self._cache_key] = cached
+        return [row for row in cached[1] if row.starts_at <= now < row.ends_at]
 
     def add(
         self,
@@ -112,7 +149,9 @@ class SilenceStore:
             .returning(*silences.c)
         )
         with self.engine.begin() as connection:
-            return _silence(connection.execute(statement).one())
+            row = _silence(connection.execute(statement).one())
+        self._invalidate()
+        return row
 
     def active(self, now: datetime) -> list[SilenceRow]:
         """Silences in force at ``now``: started, not ended, not expired by hand."""
@@ -146,4 +185,6 @@ class SilenceStore:
             .values(expired_at=now)
         )
         with self.engine.begin() as connection:
-            return connection.execute(statement).rowcount == 1
+            expired = connection.execute(statement).rowcount == 1
+        self._invalidate()
+        return expired

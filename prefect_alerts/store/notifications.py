@@ -11,8 +11,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, case, delete, false, or_, select, update
+from sqlalchemy import DateTime, Engine, Integer, and_, bindparam, case, delete, or_, select, update
 
+from prefect_alerts.store.prepared import PreparedStatement, as_datetime
 from prefect_alerts.store.schema import notification_log
 from prefect_alerts.store.upsert import dialect_insert
 
@@ -40,7 +41,6 @@ class LogEntry(BaseModel):
     claim_id: str
     severity_rank: int = 0
     route: str | None = None
-    alert: dict[str, Any] | None = None
 
 
 def _entry(row: Any) -> LogEntry:
@@ -56,8 +56,33 @@ def _entry(row: Any) -> LogEntry:
         claim_id=row.claim_id,
         severity_rank=row.severity_rank,
         route=row.route,
-        alert=row.alert,
     )
+
+
+_CLAIM_COLUMNS = [
+    notification_log.c[name]
+    for name in (
+        "dedup_key",
+        "destination",
+        "last_status",
+        "last_sent_at",
+        "last_firing_at",
+        "first_firing_at",
+        "suppressed",
+        "repeats_at_claim",
+        "claim_id",
+        "severity_rank",
+        "route",
+    )
+]
+"""What a claim reads back."""
+
+
+def _claimed_entry(row: tuple[Any, ...]) -> LogEntry:
+    values = dict(zip((column.name for column in _CLAIM_COLUMNS), row, strict=True))
+    for name in ("last_sent_at", "last_firing_at", "first_firing_at"):
+        values[name] = as_datetime(values[name])
+    return LogEntry(**values)
 
 
 class NotificationLog:
@@ -65,6 +90,8 @@ class NotificationLog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._claim: Any = None
+        self._resolve: PreparedStatement | None = None
 
     def claim_firing(
         self,
@@ -79,7 +106,6 @@ class NotificationLog:
         route: str | None,
         flow_name: str | None,
         deployment_name: str | None,
-        alert: dict[str, Any],
     ) -> tuple[bool, LogEntry]:
         """Claim the right to notify ``destination`` of a firing alert; ``(won, row after the claim)``.
 
@@ -89,39 +115,64 @@ class NotificationLog:
         more suppressed repeat. A still-firing alert that got worse (a higher ``severity_rank`` than the last
         notice) is sent at once: an escalation is news.
         """
-        table = notification_log
-        flap_cutoff = now - cooldown
         still_firing_wait = cooldown if repeat_interval is None else max(cooldown, repeat_interval)
-        still_firing_open = (
-            (table.c.last_sent_at <= now - still_firing_wait) if repeat_interval is not None else false()
-        )
+        params = {
+            "dedup_key": dedup_key,
+            "destination": destination,
+            "now": now,
+            "claim_id": claim_id,
+            "severity_rank": severity_rank,
+            "route": route,
+            "flow_name": flow_name,
+            "deployment_name": deployment_name,
+            "flap_cutoff": now - cooldown,
+            # NULL when reminders are off: the comparison is then never true.
+            "repeat_cutoff": None if repeat_interval is None else now - still_firing_wait,
+        }
+        statement = self._claim_statement()
+        (row,) = statement.run(params)
+        entry = _claimed_entry(row)
+        return entry.claim_id == claim_id, entry
+
+    def _claim_statement(self) -> Any:
+        # Built once per log: constructing the expression costs more than running it.
+        if self._claim is not None:
+            return self._claim
+        table = notification_log
+        now = bindparam("now", type_=DateTime(timezone=True))
+        rank = bindparam("severity_rank", type_=Integer)
         wins = or_(
             and_(
                 table.c.last_status == "resolved",
-                or_(table.c.last_firing_at.is_(None), table.c.last_firing_at <= flap_cutoff),
+                or_(
+                    table.c.last_firing_at.is_(None),
+                    table.c.last_firing_at <= bindparam("flap_cutoff", type_=DateTime(timezone=True)),
+                ),
             ),
-            and_(table.c.last_status == "firing", still_firing_open),
-            and_(table.c.last_status == "firing", table.c.severity_rank < severity_rank),
+            and_(
+                table.c.last_status == "firing",
+                table.c.last_sent_at <= bindparam("repeat_cutoff", type_=DateTime(timezone=True)),
+            ),
+            and_(table.c.last_status == "firing", table.c.severity_rank < rank),
         )
 
         def when_won(value: Any, otherwise: Any) -> Any:
             return case((wins, value), else_=otherwise)
 
         statement = dialect_insert(self.engine, table).values(
-            dedup_key=dedup_key,
-            destination=destination,
+            dedup_key=bindparam("dedup_key"),
+            destination=bindparam("destination"),
             last_status="firing",
             last_sent_at=now,
             last_firing_at=now,
             first_firing_at=now,
             suppressed=0,
             repeats_at_claim=0,
-            claim_id=claim_id,
-            severity_rank=severity_rank,
-            route=route,
-            flow_name=flow_name,
-            deployment_name=deployment_name,
-            alert=alert,
+            claim_id=bindparam("claim_id"),
+            severity_rank=rank,
+            route=bindparam("route"),
+            flow_name=bindparam("flow_name"),
+            deployment_name=bindparam("deployment_name"),
         )
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.dedup_key, table.c.destination],
@@ -136,36 +187,41 @@ class NotificationLog:
                 "last_status": when_won("firing", table.c.last_status),
                 "last_sent_at": when_won(now, table.c.last_sent_at),
                 "last_firing_at": when_won(now, table.c.last_firing_at),
-                "claim_id": when_won(claim_id, table.c.claim_id),
-                "severity_rank": when_won(severity_rank, table.c.severity_rank),
-                "route": when_won(route, table.c.route),
-                "alert": when_won(statement.excluded.alert, table.c.alert),
+                "claim_id": when_won(statement.excluded.claim_id, table.c.claim_id),
+                "severity_rank": when_won(rank, table.c.severity_rank),
+                "route": when_won(statement.excluded.route, table.c.route),
             },
-        ).returning(*table.c)
-        with self.engine.begin() as connection:
-            row = connection.execute(statement).one()
-        entry = _entry(row)
-        return entry.claim_id == claim_id, entry
+        ).returning(*_CLAIM_COLUMNS)
+        self._claim = PreparedStatement(self.engine, statement)
+        return self._claim
 
     def claim_resolved(
         self, *, dedup_key: str, destination: str, claim_id: str, now: datetime
     ) -> tuple[bool, LogEntry | None]:
         """Mark a firing key resolved; won only when it was firing (a resolve is sent once)."""
-        table = notification_log
-        statement = (
-            update(table)
-            .where(
-                table.c.dedup_key == dedup_key,
-                table.c.destination == destination,
-                table.c.last_status == "firing",
+        if self._resolve is None:
+            table = notification_log
+            self._resolve = PreparedStatement(
+                self.engine,
+                update(table)
+                .where(
+                    table.c.dedup_key == bindparam("dedup_key"),
+                    table.c.destination == bindparam("destination"),
+                    table.c.last_status == "firing",
+                )
+                .values(
+                    last_status="resolved",
+                    last_sent_at=bindparam("now", type_=DateTime(timezone=True)),
+                    claim_id=bindparam("claim_id"),
+                    suppressed=0,
+                )
+                .returning(*_CLAIM_COLUMNS),
             )
-            .values(last_status="resolved", last_sent_at=now, claim_id=claim_id, suppressed=0)
-            .returning(*table.c)
+        rows = self._resolve.run(
+            {"dedup_key": dedup_key, "destination": destination, "claim_id": claim_id, "now": now}
         )
-        with self.engine.begin() as connection:
-            row = connection.execute(statement).first()
-        if row is not None:
-            return True, _entry(row)
+        if rows:
+            return True, _claimed_entry(rows[0])
         return False, self.get(dedup_key, destination)
 
     def release(self, *, dedup_key: str, destination: str, claim_id: str) -> bool:

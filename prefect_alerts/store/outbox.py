@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 
 from prefect_alerts.store.notifications import utc
+from prefect_alerts.store.prepared import PreparedStatement
 from prefect_alerts.store.schema import outbox
 
 __all__ = ["Outbox", "OutboxEntry", "OutboxStatus"]
@@ -68,6 +69,7 @@ class Outbox:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._insert: PreparedStatement | None = None
 
     def add(
         self,
@@ -88,29 +90,30 @@ class Outbox:
         lease_until: datetime,
     ) -> None:
         """Write a new entry, already leased to ``lease_owner`` (it is about to make the first attempt)."""
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert(outbox).values(
-                    id=entry_id,
-                    alert_id=alert_id,
-                    dedup_key=dedup_key,
-                    destination=destination,
-                    reference=reference,
-                    channel_spec=channel_spec,
-                    mentions=mentions,
-                    route=route,
-                    alert=alert,
-                    status="delivering",
-                    attempts=0,
-                    max_attempts=max_attempts,
-                    next_attempt_at=now,
-                    expires_at=expires_at,
-                    lease_owner=lease_owner,
-                    lease_until=lease_until,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+        params = {
+            "id": entry_id,
+            "alert_id": alert_id,
+            "dedup_key": dedup_key,
+            "destination": destination,
+            "reference": reference,
+            "channel_spec": channel_spec,
+            "mentions": mentions,
+            "route": route,
+            "alert": alert,
+            "status": "delivering",
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "next_attempt_at": now,
+            "expires_at": expires_at,
+            "lease_owner": lease_owner,
+            "lease_until": lease_until,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if self._insert is None:  # compiled once: every claimed alert writes one entry
+            columns = {name: bindparam(name, type_=outbox.c[name].type) for name in params}
+            self._insert = PreparedStatement(self.engine, insert(outbox).values(columns))
+        self._insert.run(params)
 
     def due(self, now: datetime, limit: int = 200) -> list[OutboxEntry]:
         """Entries a flush may take: pending and due, or delivering with an expired lease (a dead owner)."""
@@ -195,6 +198,14 @@ class Outbox:
         query = query.order_by(outbox.c.created_at.desc()).limit(limit)
         with self.engine.connect() as connection:
             return [_entry(row) for row in connection.execute(query)]
+
+    def alerts_by_send(self, alert_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The alert each of these sends (``send_alert`` calls) queued, by send id."""
+        if not alert_ids:
+            return {}
+        query = select(outbox.c.alert_id, outbox.c.alert).where(outbox.c.alert_id.in_(sorted(alert_ids)))
+        with self.engine.connect() as connection:
+            return {row.alert_id: row.alert for row in connection.execute(query)}
 
     def counts(self) -> dict[str, int]:
         """How many entries are in each status."""

@@ -64,7 +64,6 @@ notification_log = Table(
     Column("route", String(255), nullable=True),
     Column("flow_name", String(255), nullable=True),
     Column("deployment_name", String(255), nullable=True),
-    Column("alert", JSON, nullable=True, doc="the last firing alert, to build its resolve from"),
     Index("ix_prefect_alerts_notification_log_flow", "flow_name", "deployment_name", "last_status"),
 )
 """The last state notified per dedup key and destination: the atomic claim behind dedupe and cooldown."""
