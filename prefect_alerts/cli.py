@@ -6,6 +6,7 @@
     prefect-alerts outbox --dead
     prefect-alerts silence add --match flow=etl-* --duration 2h --author ana --comment "db migration"
     prefect-alerts config check alerts.yaml
+    prefect-alerts config push alerts.yaml      # saved as alert-routing/default, which every worker reads
     prefect-alerts channels
     prefect-alerts version
 
@@ -124,6 +125,13 @@ def _build_parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="config_command", required=True)
     check = config_commands.add_parser("check", help="validate a routing file and print the resolved routes")
     check.add_argument("path", nargs="?", default=None, help="the file (default: the resolution order)")
+    push = config_commands.add_parser(
+        "push", help="validate a routing file and save it as an alert-routing block"
+    )
+    push.add_argument("path", help="the routing file (.yaml, .yml or .json)")
+    push.add_argument(
+        "--name", default="default", help="the block name (default: default, which every worker reads)"
+    )
 
     commands.add_parser("channels", help="list the channel kinds and the block types each loads")
     commands.add_parser("version", help="print the version")
@@ -267,6 +275,16 @@ def _silence(args: argparse.Namespace) -> int:
 def _config(args: argparse.Namespace) -> int:
     from prefect_alerts.routing import AlertRouting, resolve_routing
 
+    if args.config_command == "push":
+        try:
+            routing = AlertRouting.from_file(args.path)
+            routing.save_block(args.name)
+        except ValueError as exc:
+            print(f"prefect-alerts: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        print(routing.describe())
+        print(f"saved as block alert-routing/{args.name}")
+        return 0
     try:
         routing = AlertRouting.from_file(args.path) if args.path else resolve_routing(None)
         problems = routing.check_destinations() if hasattr(routing, "check_destinations") else []
