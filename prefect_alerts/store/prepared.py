@@ -36,6 +36,11 @@ class PreparedStatement:
     def __init__(self, engine: Engine, statement: Any) -> None:
         self.engine = engine
         dialect = engine.dialect
+        if dialect.name == "sqlite":
+            # sqlite3 takes :name parameters too; named, a value used many times is bound once.
+            from sqlalchemy.dialects import sqlite
+
+            dialect = sqlite.dialect(paramstyle="named")
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.positional = bool(getattr(compiled, "positional", False))
@@ -54,8 +59,9 @@ class PreparedStatement:
     def _arguments(self, params: dict[str, Any]) -> Any:
         values = {**self.constants, **params}
         for name, processor in self.processors.items():
-            if name in values:
-                values[name] = processor(values[name])
+            value = values.get(name)
+            if value is not None:
+                values[name] = processor(value)
         return tuple(values[name] for name in self.order) if self.positional else values
 
     def run(self, params: dict[str, Any]) -> list[tuple[Any, ...]]:
