@@ -6,7 +6,7 @@ VENV_LOWER := .venv-lower
 LOWER_PINS := prefect==3.8.8 pandas==2.1.0 numpy==1.26.0 scipy==1.16.0 requests==2.31.0 \
 	prefect-slack==0.3.1 prefect-email==0.4.1 jinja2==3.1.6 rich==13.9.4
 
-.PHONY: demo test lint test-lower bench bench-drift evidently-reference clean
+.PHONY: demo test lint test-lower test-postgres bench bench-drift evidently-reference clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ $(VENV_LOWER)/.installed: pyproject.toml
 test-lower: $(VENV_LOWER)/.installed
 	$(VENV_LOWER)/bin/python -m pip list --format=freeze | grep -iE '^($(shell echo $(LOWER_PINS) | sed -E 's/==[^ ]+//g; s/ /|/g'))=='
 	$(VENV_LOWER)/bin/python -m pytest -q
+
+# The store and concurrency tests against a real PostgreSQL (.ci/postgres.sh starts and always stops it);
+# tests marked sqlite_only opt out. Paths that do not exist (yet) are skipped.
+POSTGRES_TESTS := tests/test_store.py tests/dispatch
+
+POSTGRES_PATHS = $(wildcard $(POSTGRES_TESTS))
+
+test-postgres: $(VENV)/.installed
+	@test -n "$(POSTGRES_PATHS)" || { echo "none of POSTGRES_TESTS ($(POSTGRES_TESTS)) exists" >&2; exit 1; }
+	.ci/postgres.sh $(VENV)/bin/python -m pytest -q -m "not sqlite_only" $(POSTGRES_PATHS)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/delivery.py

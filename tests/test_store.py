@@ -1,4 +1,7 @@
-"""The SQLAlchemy Core store: history and results, default location, env URL, concurrent writers."""
+"""The SQLAlchemy Core store: history and results, default location, env URL, concurrent writers.
+
+Every test but the SQLite-only ones also runs against PostgreSQL under ``make test-postgres``.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,32 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
-from prefect_alerts.store import CheckStore, database_url, reset_engines
+from prefect_alerts.store import CheckStore, database_url, get_engine, reset_engines
+from tests.store_fixtures import postgres_url
+from tests.store_fixtures import store_url as store_url  # the fixture, for pytest
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> CheckStore:
-    return CheckStore(url=f"sqlite:///{tmp_path}/store.db")
+def store(store_url: str) -> CheckStore:
+    return CheckStore(url=store_url)
+
+
+def test_the_store_is_the_database_the_run_asked_for(store_url: str) -> None:
+    # Guards the PostgreSQL run against silently testing SQLite.
+    expected = "postgresql" if postgres_url() else "sqlite"
+    assert make_url(store_url).get_backend_name() == expected
+    assert get_engine(store_url).dialect.name == expected
+
+
+def test_each_test_starts_from_an_empty_store(store: CheckStore) -> None:
+    # Collected twice (the alias below): whichever runs second must not see the first one's row.
+    assert store.recent_values("data_volume", "leftover", limit=10) == []
+    store.record_value("data_volume", "leftover", 1)
+
+
+test_each_test_starts_from_an_empty_store_again = test_each_test_starts_from_an_empty_store
 
 
 def test_recent_values_are_the_last_n_oldest_first_per_check(store: CheckStore) -> None:
@@ -43,6 +65,7 @@ def test_latest_result_and_passed_only(store: CheckStore) -> None:
     }
 
 
+@pytest.mark.sqlite_only
 def test_default_location_is_prefect_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.settings import PREFECT_HOME, temporary_settings
 
@@ -53,13 +76,12 @@ def test_default_location_is_prefect_home(tmp_path: Path, monkeypatch: pytest.Mo
     assert (tmp_path / "home" / "prefect_alerts.db").exists()
 
 
-def test_env_url_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"sqlite:///{tmp_path}/shared.db"
-    monkeypatch.setenv("PREFECT_ALERTS_DATABASE_URL", url)
+def test_env_url_wins(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFECT_ALERTS_DATABASE_URL", store_url)
     reset_engines()
-    assert database_url() == url
+    assert database_url() == store_url
     CheckStore().record_value("data_volume", "x", 5)
-    assert [point.value for point in CheckStore(url=url).recent_values("data_volume", "x")] == [5.0]
+    assert [point.value for point in CheckStore(url=store_url).recent_values("data_volume", "x")] == [5.0]
 
 
 def _writer(url: str, worker: int) -> None:
@@ -68,14 +90,14 @@ def _writer(url: str, worker: int) -> None:
         store.record_value("data_volume", "shared", worker * 1000 + i)
 
 
-def test_two_processes_write_at_once_without_locking_errors(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/concurrent.db"
-    CheckStore(url=url)  # create the schema first, as the first run would
+def test_two_processes_write_at_once_without_locking_errors(store_url: str) -> None:
+    CheckStore(url=store_url)  # create the schema first, as the first run would
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_writer, args=(url, worker)) for worker in (1, 2)]
+    workers = [context.Process(target=_writer, args=(store_url, worker)) for worker in (1, 2)]
     for process in workers:
         process.start()
     for process in workers:
         process.join(60)
     assert [process.exitcode for process in workers] == [0, 0]
-    assert len(CheckStore(url=url).recent_values("data_volume", "shared", limit=1000)) == 100
+    values = CheckStore(url=store_url).recent_values("data_volume", "shared", limit=1000)
+    assert sorted(point.value for point in values) == [float(w * 1000 + i) for w in (1, 2) for i in range(50)]

@@ -1,0 +1,67 @@
+"""A fresh store per test, on SQLite or, under ``make test-postgres``, on the shared PostgreSQL.
+
+``make test-postgres`` sets ``PREFECT_ALERTS_DATABASE_URL`` to a throwaway PostgreSQL cluster; every test then
+gets that one database with every table of the store emptied. Rows are deleted rather than tables dropped:
+processes a previous test spawned may still hold connections with the same URL, and the cached engine (with
+its schema already created) stays valid. Without that variable each test gets its own SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, make_url, text
+
+from prefect_alerts.store import get_engine, metadata
+from prefect_alerts.store.engine import DATABASE_URL_ENV
+
+__all__ = ["fresh_store_url", "postgres_url", "store_url"]
+
+CLEANUP_LOCK_TIMEOUT = "10s"
+"""How long emptying the tables waits on a lock a leaked transaction holds before failing the test."""
+
+
+def postgres_url() -> str | None:
+    """``$PREFECT_ALERTS_DATABASE_URL`` when it names a PostgreSQL database, else ``None``."""
+    url = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if url and make_url(url).get_backend_name() == "postgresql":
+        return url
+    return None
+
+
+def fresh_store_url(tmp_path: Path, name: str = "store.db") -> str:
+    """A database URL whose store tables exist and are empty.
+
+    Example:
+        ```python
+        url = fresh_store_url(tmp_path)  # sqlite:///<tmp_path>/store.db, or the emptied PostgreSQL
+        CheckStore(url=url).record_value("data_volume", "orders", 1)
+        ```
+    """
+    url = postgres_url()
+    if url is None:
+        return f"sqlite:///{tmp_path / name}"
+    engine = get_engine(url)  # creates the schema the first time
+    with engine.begin() as connection:
+        # A test that leaked an open transaction must fail loudly here, not hang the run.
+        connection.execute(text(f"SET LOCAL lock_timeout = '{CLEANUP_LOCK_TIMEOUT}'"))
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+    _forget_cached_rows(engine)
+    return url
+
+
+def _forget_cached_rows(engine: Engine) -> None:
+    # Per-process caches keyed by the URL outlive the rows we just deleted: on SQLite every test has its own
+    # URL, here they all share one. The silence cache is the one such cache today.
+    from prefect_alerts.store.alerts import SilenceStore
+
+    SilenceStore(engine)._invalidate()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """A fresh, empty store for one test: its own SQLite file, or the emptied shared PostgreSQL."""
+    return fresh_store_url(tmp_path)
