@@ -30,6 +30,13 @@ if [ -z "$PG_BIN" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq postgresql >/dev/null
+	# Where an init system lets it, Debian's postinst starts its default cluster: this run wants no server
+	# but its own, and none left behind.
+	if command -v pg_lsclusters >/dev/null; then
+		pg_lsclusters --no-header | awk '$4 == "online" {print $1, $2}' | while read -r version cluster; do
+			pg_ctlcluster "$version" "$cluster" stop || true
+		done
+	fi
 	PG_BIN=$(find_bin || true)
 	if [ -z "$PG_BIN" ]; then
 		echo "apt-get installed postgresql but no /usr/lib/postgresql/*/bin/initdb exists" >&2
@@ -55,8 +62,19 @@ cleanup() {
 	exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+CHILD=
+# Bash runs a trap only after the foreground command ends, so CMD runs in the background and is waited for:
+# Ctrl-C or a TERM then stops CMD and the server at once. (A background command ignores SIGINT, hence TERM.)
+stop_child() {
+	# jobs -p as well: the signal may come between starting CMD and recording its pid.
+	local pids
+	pids=$(jobs -p)
+	# shellcheck disable=SC2086
+	[ -n "$CHILD$pids" ] && kill -TERM $CHILD $pids 2>/dev/null
+	exit "$1"
+}
+trap 'stop_child 130' INT
+trap 'stop_child 143' TERM
 if [ "$(id -u)" -eq 0 ]; then
 	chown postgres: "$PG_DIR"
 fi
@@ -91,4 +109,6 @@ fi
 export PREFECT_ALERTS_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/postgres"
 echo "postgres.sh: $("$PG_BIN/postgres" --version) on 127.0.0.1:$PORT" >&2
 # Not exec: the EXIT trap must run after CMD to stop the server.
-"$@"
+"$@" <&0 &
+CHILD=$!
+wait "$CHILD"
