@@ -1,9 +1,9 @@
 """A fresh store per test, on SQLite or, under ``make test-postgres``, on the shared PostgreSQL.
 
 ``make test-postgres`` sets ``PREFECT_ALERTS_DATABASE_URL`` to a throwaway PostgreSQL cluster; every test then
-gets that one database with every table of the store emptied. Rows are deleted rather than tables dropped:
-processes a previous test spawned may still hold connections with the same URL, and the cached engine (with
-its schema already created) stays valid. Without that variable each test gets its own SQLite file.
+gets that one database with every table of the store emptied (``TRUNCATE ... RESTART IDENTITY``, so ids
+start at 1 as in a new SQLite file). Tables are emptied rather than dropped: processes a previous test spawned
+may still hold connections with the same URL, and the cached engine (its schema created) stays valid. Without that variable each test gets its own SQLite file.
 """
 
 from __future__ import annotations
@@ -44,11 +44,14 @@ def fresh_store_url(tmp_path: Path, name: str = "store.db") -> str:
     if url is None:
         return f"sqlite:///{tmp_path / name}"
     engine = get_engine(url)  # creates the schema the first time
+    tables = ", ".join(
+        engine.dialect.identifier_preparer.format_table(table) for table in metadata.sorted_tables
+    )
     with engine.begin() as connection:
         # A test that leaked an open transaction must fail loudly here, not hang the run.
         connection.execute(text(f"SET LOCAL lock_timeout = '{CLEANUP_LOCK_TIMEOUT}'"))
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
+        # RESTART IDENTITY: ids start at 1 again, as in a new SQLite file (silence ids are "s-1", "s-2"...).
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))
     _forget_cached_rows(engine)
     return url
 
