@@ -17,7 +17,7 @@ from prefect_alerts.alert import Alert, Link, Severity, Source
 from prefect_alerts.channels.text import format_duration, truncate
 from prefect_alerts.hooks.classify import ErrorClass, classify_error
 from prefect_alerts.hooks.context import api_failed_task_runs, deployment_name, run_duration, run_url
-from prefect_alerts.hooks.logs import log_buffer
+from prefect_alerts.hooks.logs import install_log_capture, log_buffer
 from prefect_alerts.hooks.redaction import format_parameters, redact_text
 from prefect_alerts.hooks.state import StateError, state_error
 
@@ -56,6 +56,10 @@ RUN_HEALTH_EVENTS: tuple[str, ...] = (
     "sla_violation",
 )
 """What a later successful run resolves (check alerts such as ``drift_detected`` are about data, not runs)."""
+
+# Whoever builds alerts from runs wants their ERROR lines: capture from the moment this is imported (the
+# factories install it too, for code that imports them lazily).
+install_log_capture()
 
 LOG_LINES = 5
 """ERROR log lines shown in an alert (the buffer keeps more)."""
