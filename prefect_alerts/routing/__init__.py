@@ -1,20 +1,43 @@
-"""Routing: which destinations an alert goes to, with what cooldown, repeat interval and mentions.
+"""Routing: which destinations an alert goes to, and with which cooldown, reminders and mentions.
 
-Load a config with :meth:`AlertRouting.from_file`, :meth:`AlertRouting.from_block`, :meth:`AlertRouting.load`
-(the resolution order) or :meth:`AlertRouting.model_validate`; :func:`resolve_routing` turns any ``routing=``
-argument into one. The file format and every default are in docs/configuration.md.
+- :class:`AlertRouting`: the config (defaults, fallback, routes, default, teams), from a YAML/JSON file
+  (``${ENV_VAR}`` substituted), a saved ``alert-routing`` block or a dict; ``targets(alert)`` picks the
+  destinations.
+- :func:`resolve_routing`: what a ``routing=`` argument means (an object, a file, a block name, or None for the
+  resolution order: ``$PREFECT_ALERTS_CONFIG``, the ``alert-routing/default`` block, the console), cached per
+  process.
+- :class:`RoutingError`: every config problem, naming the field and the fix.
+
+See docs/configuration.md for the file format.
+
+Example:
+    ```python
+    from prefect_alerts import Alert
+    from prefect_alerts.routing import AlertRouting
+
+    routing = AlertRouting.from_file("alerts.yaml")
+    for target in routing.targets(Alert(title="Load failed", severity="error", event="flow_failed")):
+        print(target.key, target.route, target.cooldown)
+    ```
 """
 
-from prefect_alerts.routing.config import CONFIG_ENV, AlertRouting
-from prefect_alerts.routing.durations import parse_duration
+from prefect_alerts.routing.config import AlertRouting
+from prefect_alerts.routing.durations import format_duration, parse_duration
 from prefect_alerts.routing.errors import RoutingError
-from prefect_alerts.routing.match import RouteMatch, SeverityRule
+from prefect_alerts.routing.match import RouteMatch
 from prefect_alerts.routing.models import Destination, Route, RouteTarget, RoutingDefaults, Team
-from prefect_alerts.routing.resolve import ROUTING_TTL_ENV, clear_routing_cache, resolve_routing
+from prefect_alerts.routing.resolve import (
+    CONFIG_ENV,
+    ROUTING_TTL_ENV,
+    TTL_ENV,
+    clear_routing_cache,
+    resolve_routing,
+)
 
 __all__ = [
     "CONFIG_ENV",
     "ROUTING_TTL_ENV",
+    "TTL_ENV",
     "AlertRouting",
     "Destination",
     "Route",
@@ -22,9 +45,9 @@ __all__ = [
     "RouteTarget",
     "RoutingDefaults",
     "RoutingError",
-    "SeverityRule",
     "Team",
     "clear_routing_cache",
+    "format_duration",
     "parse_duration",
     "resolve_routing",
 ]

@@ -1,20 +1,20 @@
-"""``AlertRouting``: the whole routing config, and loading it from a file, a block, or the resolution order."""
+"""``AlertRouting``: the whole routing config, and where it comes from (a file, a block, a dict)."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 
 from prefect_alerts.alert import Alert
 from prefect_alerts.channels.base import Channel
-from prefect_alerts.routing.destinations import normalize_destination
+from prefect_alerts.routing.base import ConfigModel
+from prefect_alerts.routing.destinations import check_references, normalize_destination, reference_key
+from prefect_alerts.routing.durations import format_duration
 from prefect_alerts.routing.errors import RoutingError, routing_error
 from prefect_alerts.routing.models import (
     Destination,
@@ -22,107 +22,42 @@ from prefect_alerts.routing.models import (
     RouteTarget,
     RoutingDefaults,
     Team,
-    targets_for,
+    destination_list,
 )
+from prefect_alerts.routing.plan import RoutingPlan
 
-__all__ = ["CONFIG_ENV", "DEFAULT_BLOCK_NAME", "AlertRouting", "load_file_data"]
-
-CONFIG_ENV = "PREFECT_ALERTS_CONFIG"
-"""The environment variable naming the routing file every process uses when none is given."""
-DEFAULT_BLOCK_NAME = "default"
-_ENV_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SUFFIXES = (".yaml", ".yml", ".json")
+__all__ = ["AlertRouting", "Sources"]
 
 
-def substitute_env(text: str, source: str) -> str:
-    """Replace ``${VAR}`` with the variable's value (``$$`` is a literal ``$``).
+class Sources:
+    """What a loaded config was read from, so the cache knows when to read it again."""
 
-    Raises:
-        RoutingError: a variable is not set (named, with the file).
-    """
+    __slots__ = ("blocks", "env", "files")
 
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name = match.group(1)
-        value = os.environ.get(name)
-        if value is None:
-            raise RoutingError(
-                f"invalid routing config ({source}): ${{{name}}} is used but the environment variable {name} "
-                "is not set; set it (e.g. export {name}=slack:data-team) or write the value in the file".replace(
-                    "{name}", name
-                )
-            )
-        return value
-
-    return _ENV_VAR.sub(replace, text)
+    def __init__(self, context: dict[str, Any] | None = None) -> None:
+        context = context or {}
+        self.files: dict[str, tuple[int, int]] = dict(context.get("files", {}))
+        self.env: dict[str, str] = dict(context.get("env", {}))
+        self.blocks: set[str] = set(context.get("blocks", set()))
 
 
-def load_file_data(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The parsed content of a YAML or JSON routing file, with ``${VAR}`` substituted."""
-    file = Path(path).expanduser()
-    if file.suffix.lower() not in _SUFFIXES:
-        raise RoutingError(f"routing file {str(file)!r} must end in .yaml, .yml or .json")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RoutingError(f"routing file {str(file)!r} does not exist; check the path") from None
-    except OSError as exc:
-        raise RoutingError(f"routing file {str(file)!r} cannot be read: {exc.strerror}") from None
-    text = substitute_env(text, str(file))
-    try:
-        if file.suffix.lower() == ".json":
-            data = json.loads(text) if text.strip() else {}
-        else:
-            import yaml
+class AlertRouting(ConfigModel):
+    """Where alerts go: routes matched in order, a default route, a fallback for system notices, teams.
 
-            data = yaml.safe_load(text)
-    except Exception as exc:  # yaml.YAMLError / json.JSONDecodeError carry the line and column
-        raise RoutingError(
-            f"routing file {str(file)!r} is not valid {file.suffix[1:].upper()}: {exc}"
-        ) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise RoutingError(
-            f"routing file {str(file)!r} must hold a mapping (defaults, routes, default, ...), "
-            f"got a {type(data).__name__}"
-        )
-    return data
-
-
-def _plain(value: Any) -> Any:
-    """Model data as the file writes it: durations in seconds, nothing else changed."""
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-class AlertRouting(BaseModel):
-    """Where alerts go: routes tried in order, a default route, defaults, teams and a fallback.
+    Build it from a YAML or JSON file, a saved ``alert-routing`` block, or a dict; all give equal objects.
+    Treat it as read-only once built (it is shared through the per-process cache).
 
     Example:
         ```python
+        from prefect_alerts import Alert
         from prefect_alerts.routing import AlertRouting
 
-        routing = AlertRouting.model_validate(
-            {
-                "defaults": {"cooldown": "1h", "repeat_interval": "4h"},
-                "fallback": "slack:ops-alerts",
-                "routes": [
-                    {"name": "pages", "match": {"severity": ">=error", "tags": ["prod"]},
-                     "destinations": ["pagerduty:oncall", "slack:oncall"], "continue": True},
-                ],
-                "default": ["slack:ops-alerts"],
-            }
-        )
+        routing = AlertRouting.model_validate({
+            "routes": [{"name": "pages", "match": {"severity": ">=error"}, "destinations": ["console"]}],
+            "default": ["console"],
+        })
+        [t.route for t in routing.targets(Alert(title="Load failed", severity="error"))]  # ['pages']
         ```
-    Or from a file (``AlertRouting.from_file("alerts.yaml")``), a saved block (``AlertRouting.from_block()``),
-    or the resolution order (``AlertRouting.load()``). See docs/configuration.md.
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
@@ -130,222 +65,277 @@ class AlertRouting(BaseModel):
     defaults: RoutingDefaults = Field(default_factory=RoutingDefaults)
     fallback: Destination | None = Field(default=None, description="Where dead-letter and system notices go.")
     routes: list[Route] = Field(default_factory=list)
-    default: list[Destination] = Field(default_factory=lambda: ["console"])
+    default: list[Destination] = Field(
+        default_factory=lambda: ["console"], description="When no route matched."
+    )
     teams: list[Team] = Field(default_factory=list)
 
-    _route_names: list[str] = PrivateAttr(default_factory=list)
-    _team_routes: list[list[tuple[str, Route]]] = PrivateAttr(default_factory=list)
+    _plan: RoutingPlan | None = PrivateAttr(default=None)
+    _sources: Sources = PrivateAttr(default_factory=Sources)
+
+    # ------------------------------------------------------------------ validation
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, context: Any = None, **kwargs: Any) -> AlertRouting:  # type: ignore[override]
+        """Validate a config mapping; every problem is one :class:`RoutingError` naming the field and the fix."""
+        if isinstance(obj, AlertRouting):
+            return obj
+        if not isinstance(obj, dict):
+            raise RoutingError(
+                "a routing config is a mapping with keys defaults, fallback, routes, default, teams; "
+                f"got {type(obj).__name__}"
+            )
+        context = context if isinstance(context, dict) else {}
+        source = context.get("source", "AlertRouting.model_validate")
+        try:
+            routing = super().model_validate(obj, *args, context=context, **kwargs)
+        except ValidationError as exc:
+            raise routing_error(exc, source, cls) from None
+        routing._sources = Sources(context)
+        return routing
 
     @field_validator("fallback", mode="before")
     @classmethod
-    def _check_fallback(cls, value: Any) -> Any:
-        return None if value is None else normalize_destination(value)
+    def _check_fallback(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, list):
+            if len(value) != 1:
+                raise ValueError("fallback is one destination, e.g. slack:ops-alerts")
+            value = value[0]
+        names = info.context.setdefault("bare_names", {}) if isinstance(info.context, dict) else None
+        return normalize_destination(value, names)
 
     @field_validator("default", mode="before")
     @classmethod
-    def _check_default(cls, value: Any) -> Any:
-        if value is None:
-            return []
-        if isinstance(value, (str, Channel)):
-            value = [value]
-        return [normalize_destination(item) for item in value]
+    def _check_default(cls, value: Any, info: ValidationInfo) -> Any:
+        # `default: []` is allowed: alerts no route takes go nowhere (and are reported as suppressed).
+        return [] if value is None else destination_list(value, info)
+
+    @field_validator("teams")
+    @classmethod
+    def _unique_teams(cls, teams: list[Team]) -> list[Team]:
+        names = [team.name for team in teams]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"team names must be unique; {', '.join(map(repr, duplicates))} is given twice")
+        return teams
 
     def model_post_init(self, __context: Any) -> None:
-        base = (__context or {}).get("base_dir") if isinstance(__context, dict) else None
-        self._route_names = [route.name or f"routes[{index}]" for index, route in enumerate(self.routes)]
-        self._team_routes = []
-        for team in self.teams:
-            routes = list(team.routes)
-            default = team.default
-            if team.file or team.block:
-                other = (
-                    AlertRouting.from_file(
-                        Path(base or ".") / team.file if not Path(team.file).is_absolute() else team.file
-                    )
-                    if team.file
-                    else AlertRouting.from_block(team.block or DEFAULT_BLOCK_NAME)
-                )
-                routes += other.routes
-                if default is None and "default" in other.model_fields_set:
-                    default = other.default
-                team.default = default
-            self._team_routes.append(
-                [
-                    (f"{team.name}/{route.name or f'routes[{index}]'}", route)
-                    for index, route in enumerate(routes)
-                ]
-            )
+        self._plan = self._compile()
 
-    # ---------------------------------------------------------------- decisions
+    def _compile(self) -> RoutingPlan:
+        return RoutingPlan(self.routes, self.default, self.teams, self.defaults)
+
+    # ------------------------------------------------------------------ routing
     def targets(self, alert: Alert) -> list[RouteTarget]:
-        """The destinations ``alert`` goes to, one :class:`RouteTarget` each, in route order."""
-        routes: list[tuple[str, Route]] = []
-        default: tuple[str, list[Destination]] = ("default", self.default)
-        for team, team_routes in zip(self.teams, self._team_routes, strict=True):
-            if team.match.matches(alert):
-                routes += team_routes
-                # The team's default ends the search when none of its routes matched.
-                if team.default is not None and not any(
-                    route.match.matches(alert) for _, route in team_routes
-                ):
-                    return targets_for(alert, [], (f"{team.name}/default", team.default), self.defaults)
-                break
-        routes += list(zip(self._route_names, self.routes, strict=True))
-        return targets_for(alert, routes, default, self.defaults)
+        """The destinations for ``alert``, one :class:`RouteTarget` each, with their route's settings.
 
-    # ---------------------------------------------------------------- construction
-    @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> AlertRouting:  # type: ignore[override]
-        """Validate a mapping (the file's structure); errors become one :class:`RoutingError`."""
-        if isinstance(obj, AlertRouting):
-            return obj
-        try:
-            return super().model_validate(obj, *args, **kwargs)
-        except ValidationError as exc:
-            raise routing_error(exc, "mapping") from None
+        Teams whose match selects the alert first, then the global routes (first match wins unless a route
+        says ``continue: true``), else the default route. Costs a few microseconds: the globs are compiled.
+
+            >>> routing = AlertRouting(routes=[{"match": {"tags": "prod"}, "destinations": ["console"]}], default=[])
+            >>> [t.route for t in routing.targets(Alert(title="x", tags=["prod"]))]
+            ['routes[0]']
+        """
+        plan = self.__pydantic_private__["_plan"]  # type: ignore[index]  # fast: no __getattr__
+        if plan is None or not plan.compiled_from(self):  # model_copy(update=...) replaced a part
+            plan = self._plan = self._compile()
+        return plan.targets(alert)
 
     @classmethod
     def direct(
-        cls, destinations: Sequence[Destination], *, defaults: RoutingDefaults | None = None
+        cls, destinations: Sequence[Destination] | Destination, *, defaults: RoutingDefaults | None = None
     ) -> AlertRouting:
-        """A config of one route, named ``direct``, to ``destinations`` (what ``destinations=[...]`` means)."""
+        """A routing that sends every alert to ``destinations``: one route named ``direct``, no default.
+
+        >>> AlertRouting.direct(["console"]).targets(Alert(title="x"))[0].route
+        'direct'
+        """
         if isinstance(destinations, (str, Channel)):
             destinations = [destinations]
+        destinations = list(destinations)
         if not destinations:
-            raise RoutingError(
-                "destinations is empty; give at least one, e.g. ['slack:oncall'] or ['console']"
-            )
-        data: dict[str, Any] = {
-            "routes": [{"name": "direct", "destinations": list(destinations)}],
-            "default": [],
-        }
-        if defaults is not None:
-            data["defaults"] = defaults
-        return cls.model_validate(data)
+            raise RoutingError("destinations=[] routes nowhere; give at least one, e.g. ['slack:oncall']")
+        return cls.model_validate(
+            {
+                "defaults": defaults or RoutingDefaults(),
+                "routes": [{"name": "direct", "destinations": destinations}],
+                "default": [],
+            },
+            context={"source": "destinations=[...]"},
+        )
 
+    # ------------------------------------------------------------------ loading and saving
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> AlertRouting:
-        """Load a YAML or JSON file (``${VAR}`` substituted)."""
-        data = load_file_data(path)
-        try:
-            return super().model_validate(data, context={"base_dir": str(Path(path).expanduser().parent)})
-        except ValidationError as exc:
-            raise routing_error(exc, str(path)) from None
+        """Read a YAML (``.yaml``/``.yml``) or JSON (``.json``) routing file, ``${ENV_VAR}`` substituted.
 
-    @classmethod
-    def from_block(cls, name: str = DEFAULT_BLOCK_NAME) -> AlertRouting:
-        """Load the saved ``alert-routing`` block ``name``."""
-        from prefect_alerts.routing.block import load_routing_block
+        Team ``file:`` paths are relative to this file.
 
-        data = load_routing_block(name)
-        try:
-            return super().model_validate(data)
-        except ValidationError as exc:
-            raise routing_error(exc, f"block alert-routing/{name}") from None
+        Example:
+            ```python
+            from prefect_alerts.routing import AlertRouting
 
-    @classmethod
-    def load(cls) -> AlertRouting:
-        """The resolution order: ``$PREFECT_ALERTS_CONFIG``, else the ``alert-routing/default`` block, else
-        the console only."""
-        from prefect_alerts.routing.resolve import resolve_routing
-
-        return resolve_routing(None)
-
-    def save_block(self, name: str = DEFAULT_BLOCK_NAME) -> None:
-        """Save this config as the ``alert-routing`` block ``name`` (overwriting), for every worker to share.
+            routing = AlertRouting.from_file("alerts.yaml")
+            print(routing.describe())
+            ```
 
         Raises:
-            RoutingError: a destination is a Channel object (a block holds references only).
+            RoutingError: the file is missing, a variable is unset, or the config is invalid.
         """
-        from prefect_alerts.routing.block import save_routing_block
+        from prefect_alerts.routing.files import read_config_file
 
-        save_routing_block(self.to_data(), name)
+        file = Path(path).expanduser()
+        context: dict[str, Any] = {
+            "base_dir": str(file.resolve().parent),
+            "source": f"routing file {str(file)!r}",
+        }
+        data = read_config_file(file, context)
+        return cls.model_validate(data, context=context)
 
-    def to_data(self) -> dict[str, Any]:
-        """The config as the file structure (durations in seconds); refuses Channel objects."""
+    @classmethod
+    def from_block(cls, name: str = "default") -> AlertRouting:
+        """Read the routing saved in the ``alert-routing`` block ``name``.
 
-        def reference(value: Any, where: str) -> str:
-            if not isinstance(value, str):
-                raise RoutingError(f"{where}: a Channel object cannot be saved in a block; use a reference")
-            return value
+        Example:
+            ```python
+            from prefect_alerts.routing import AlertRouting
 
-        data = _plain(self.model_dump(by_alias=True, exclude={"teams"}))
-        data["fallback"] = None if self.fallback is None else reference(self.fallback, "fallback")
-        data["default"] = [reference(item, "default") for item in self.default]
-        for index, route in enumerate(self.routes):
-            data["routes"][index]["destinations"] = [
-                reference(item, f"routes[{index}].destinations") for item in route.destinations
-            ]
-            data["routes"][index].pop("repeat_interval_set", None)
-            if not route.repeat_interval_set:
-                data["routes"][index].pop("repeat_interval", None)
-        data["teams"] = [_plain(team.model_dump(exclude_none=True, by_alias=True)) for team in self.teams]
-        return data
+            AlertRouting.from_file("alerts.yaml").save_block("default")
+            routing = AlertRouting.from_block("default")
+            ```
 
-    # ---------------------------------------------------------------- showing
-    def describe(self) -> str:
-        """The resolved routes as text (what ``prefect-alerts config check`` prints)."""
-        from prefect_alerts.dispatch.dedupe import format_duration
+        Raises:
+            RoutingError: no such block (the message says how to create it), the server is unreachable, or
+                the saved config is invalid.
+        """
+        from prefect_alerts.routing.blocks import BLOCK_TYPE_SLUG, _block_name, require_block_config
 
-        def names(destinations: Sequence[Destination]) -> str:
-            return ", ".join(d if isinstance(d, str) else repr(d) for d in destinations) or "(nothing)"
+        config = require_block_config(name)
+        context: dict[str, Any] = {"source": f"block {BLOCK_TYPE_SLUG}/{_block_name(name)}"}
+        context.setdefault("blocks", set()).add(_block_name(name))
+        return cls.model_validate(config, context=context)
 
-        def repeat(value: Any) -> str:
-            return "never" if value is None else format_duration(value)
+    @classmethod
+    def load(cls, routing: AlertRouting | str | os.PathLike[str] | None = None) -> AlertRouting:
+        """The routing by the resolution order (cached per process); see :func:`resolve_routing`.
 
-        defaults = self.defaults
-        lines = [
-            f"defaults: cooldown {format_duration(defaults.cooldown)}, repeat_interval {repeat(defaults.repeat_interval)}, "
-            f"send_resolved {str(defaults.send_resolved).lower()}, budget {format_duration(defaults.budget)}, "
-            f"max_attempts {defaults.max_attempts}, max_age {format_duration(defaults.max_age)}",
-        ]
-        for team, team_routes in zip(self.teams, self._team_routes, strict=True):
-            lines.append(f"team {team.name} (when {team.match.describe()}), tried first:")
-            for name, route in team_routes:
-                lines.append(f"  {self._route_line(name, route, repeat)}")
-            if team.default is not None:
-                lines.append(f"  no team route matched -> {names(team.default)}")
-        for index, (name, route) in enumerate(zip(self._route_names, self.routes, strict=True)):
-            lines.append(f"{index + 1}. {self._route_line(name, route, repeat)}")
-        lines.append(f"default (no route matched) -> {names(self.default)}")
-        lines.append(
-            f"fallback (dead letters, system notices) -> {names([self.fallback]) if self.fallback else '(none)'}"
-        )
-        return "\n".join(lines)
+        >>> isinstance(AlertRouting.load(AlertRouting()), AlertRouting)
+        True
+        """
+        from prefect_alerts.routing.resolve import resolve_routing
 
-    def _route_line(self, name: str, route: Route, repeat: Any) -> str:
-        from prefect_alerts.dispatch.dedupe import format_duration
+        return resolve_routing(routing)
 
-        extras = []
-        if route.cooldown is not None:
-            extras.append(f"cooldown {format_duration(route.cooldown)}")
-        if route.repeat_interval_set:
-            extras.append(f"repeat_interval {repeat(route.repeat_interval)}")
-        if route.send_resolved is not None:
-            extras.append(f"send_resolved {str(route.send_resolved).lower()}")
-        if route.mentions:
-            extras.append("mentions " + " ".join(route.mentions))
-        extras.append("then continue" if route.continue_ else "stop")
-        destinations = ", ".join(d if isinstance(d, str) else repr(d) for d in route.destinations)
-        return f"{name}: when {route.match.describe()} -> {destinations} ({'; '.join(extras)})"
+    def to_config(self) -> dict[str, Any]:
+        """The config as JSON-safe data (what the block stores); :meth:`model_validate` reads it back.
+
+        Raises:
+            RoutingError: a destination is a Channel object, which a block or file cannot hold.
+        """
+        return _config_of(self)
+
+    def save_block(self, name: str = "default") -> None:
+        """Save this routing as the ``alert-routing`` block ``name`` (overwriting it); every worker then reads it.
+
+        Example:
+            ```python
+            from prefect_alerts.routing import AlertRouting
+
+            AlertRouting.from_file("alerts.yaml").save_block("default")
+            ```
+        """
+        from prefect_alerts.routing.blocks import save_block_config
+        from prefect_alerts.routing.resolve import forget_block
+
+        save_block_config(self.to_config(), name)
+        forget_block(name)
+
+    # ------------------------------------------------------------------ inspection
+    def destinations(self) -> list[tuple[str, Destination]]:
+        """Every configured destination with where it is configured: ``("routes[0] (pages)", "slack:oncall")``."""
+        found: list[tuple[str, Destination]] = []
+        if self.fallback is not None:
+            found.append(("fallback", self.fallback))
+        for i, route in enumerate(self.routes):
+            where = f"routes[{i}]" + (f" ({route.name})" if route.name else "")
+            found.extend((where, destination) for destination in route.destinations)
+        found.extend(("default", destination) for destination in self.default)
+        for t, team in enumerate(self.teams):
+            for i, route in enumerate(team.team_routes):
+                where = f"teams[{t}] ({team.name}) routes[{i}]"
+                found.extend((where, destination) for destination in route.destinations)
+            for destination in team.team_default or []:
+                found.append((f"teams[{t}] ({team.name}) default", destination))
+        return found
 
     def check_destinations(self) -> list[str]:
-        """Load every referenced block once; the problems found (empty when all exist)."""
-        from prefect_alerts.channels.registry import channel_from_ref
+        """Problems with the blocks behind the destinations (one server request): an empty list when all exist.
 
-        seen: list[str] = []
-        everything: list[Destination] = [*self.default, *(d for r in self.routes for d in r.destinations)]
-        for team in self.teams:
-            everything += [*(team.default or []), *(d for r in team.routes for d in r.destinations)]
-        if self.fallback is not None:
-            everything.append(self.fallback)
-        problems = []
-        for destination in everything:
-            if not isinstance(destination, str) or destination in seen:
-                continue
-            seen.append(destination)
-            try:
-                channel_from_ref(destination)
-            except Exception as exc:
-                problems.append(f"{destination}: {exc}")
-        return problems
+        ``prefect-alerts config check`` prints these. Loading never checks them (a block may be created
+        later); a missing block otherwise shows when an alert first goes there.
+        """
+        return check_references(self.destinations())
+
+    def describe(self) -> str:
+        """A listing of the resolved routes, as ``prefect-alerts config check`` prints it (no server call)."""
+        from prefect_alerts.routing.describe import describe_routing
+
+        return describe_routing(self)
+
+
+def _plain(value: Any, where: str) -> Any:
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, Channel):
+        raise RoutingError(
+            f"{where}: the Channel object {reference_key(value)!r} cannot be saved in a block or file; use a "
+            "reference to a saved block instead, e.g. 'slack:oncall'"
+        )
+    if isinstance(value, dict):
+        return {key: _plain(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    return value
+
+
+def _route_config(route: Route, where: str) -> dict[str, Any]:
+    data = route.model_dump(by_alias=True, exclude_defaults=True, exclude={"match", "destinations"})
+    match = route.match.model_dump(exclude_none=True)
+    if match:
+        data["match"] = match
+    data["destinations"] = list(route.destinations)
+    if route.repeat_never:
+        data["repeat_interval"] = "never"
+    return _plain(data, where)
+
+
+def _config_of(routing: AlertRouting) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    defaults = routing.defaults.model_dump(exclude_defaults=True)
+    if "repeat_interval" in defaults and defaults["repeat_interval"] is None:
+        defaults["repeat_interval"] = "never"
+    if defaults:
+        data["defaults"] = _plain(defaults, "defaults")
+    if routing.fallback is not None:
+        data["fallback"] = _plain(routing.fallback, "fallback")
+    if routing.routes:
+        data["routes"] = [_route_config(route, f"routes[{i}]") for i, route in enumerate(routing.routes)]
+    if routing.default != ["console"]:
+        data["default"] = _plain(list(routing.default), "default")
+    if routing.teams:
+        teams = []
+        for t, team in enumerate(routing.teams):
+            item: dict[str, Any] = {"name": team.name, "match": team.match.model_dump(exclude_none=True)}
+            if team.routes is not None:
+                item["routes"] = [
+                    _route_config(r, f"teams[{t}].routes[{i}]") for i, r in enumerate(team.routes)
+                ]
+            for key in ("file", "block"):
+                if getattr(team, key) is not None:
+                    item[key] = getattr(team, key)
+            if team.default is not None:
+                item["default"] = _plain(list(team.default), f"teams[{t}].default")
+            teams.append(item)
+        data["teams"] = teams
+    return data

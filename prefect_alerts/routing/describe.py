@@ -1,0 +1,86 @@
+"""A readable listing of a routing config, with every route's resolved settings (``config check`` prints it)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prefect_alerts.routing.destinations import reference_key
+from prefect_alerts.routing.durations import format_duration
+from prefect_alerts.routing.plan import CompiledRoute, RoutingPlan
+
+if TYPE_CHECKING:
+    from prefect_alerts.routing.config import AlertRouting
+
+__all__ = ["describe_routing"]
+
+
+def _settings(route: CompiledRoute) -> str:
+    if not route.targets:
+        return ""
+    _, cooldown, repeat, send_resolved, mentions = route.targets[0][2]
+    parts = [
+        f"cooldown {format_duration(cooldown)}",
+        f"repeat {format_duration(repeat)}",
+        f"send_resolved {str(send_resolved).lower()}",
+    ]
+    if mentions:
+        parts.append("mentions " + " ".join(mentions))
+    if route.continue_:
+        parts.append("continue")
+    return ", ".join(parts)
+
+
+def _route_lines(routes: list[CompiledRoute], indent: str) -> list[str]:
+    lines = []
+    for number, route in enumerate(routes, start=1):
+        match = route.route_match.describe()
+        lines.append(f"{indent}{number}. {route.name}: {match}")
+        lines.append(f"{indent}     -> {', '.join(key for key, _, _ in route.targets)}")
+        lines.append(f"{indent}     {_settings(route)}")
+    return lines
+
+
+def describe_routing(routing: AlertRouting) -> str:
+    """Each route with its match, destinations and resolved settings; the default, fallback and teams."""
+    plan = RoutingPlan(routing.routes, routing.default, routing.teams, routing.defaults)
+    d = routing.defaults
+    lines = [
+        f"defaults: cooldown {format_duration(d.cooldown)}, repeat_interval {format_duration(d.repeat_interval)}, "
+        f"send_resolved {str(d.send_resolved).lower()}, budget {format_duration(d.budget)}, "
+        f"max_attempts {d.max_attempts}, max_age {format_duration(d.max_age)}",
+        "fallback: "
+        + (
+            reference_key(routing.fallback)
+            if routing.fallback is not None
+            else "(none: notices are only logged)"
+        ),
+    ]
+    if plan.teams:
+        lines.append("teams (tried before the global routes for the alerts they select):")
+        for team, source in zip(plan.teams, routing.teams, strict=True):
+            origin = (
+                f" (routes from {source.file})"
+                if source.file
+                else f" (routes from block alert-routing/{source.block})"
+                if source.block
+                else ""
+            )
+            lines.append(f"  {team.name}: {team.route_match.describe()}{origin}")
+            lines.extend(_route_lines(team.routes, "    "))
+            if team.default is not None:
+                lines.append(f"    default: {', '.join(key for key, _, _ in team.default.targets)}")
+            else:
+                lines.append("    default: (none: the global routes apply)")
+    if plan.routes:
+        lines.append("routes (first match wins unless the route says continue):")
+        lines.extend(_route_lines(plan.routes, "  "))
+    else:
+        lines.append("routes: (none)")
+    if plan.default is not None:
+        lines.append(
+            f"default (when no route matched): {', '.join(key for key, _, _ in plan.default.targets)}"
+        )
+        lines.append(f"     {_settings(plan.default)}")
+    else:
+        lines.append("default: (none: alerts no route takes are not sent)")
+    return "\n".join(lines)
