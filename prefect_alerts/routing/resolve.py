@@ -153,10 +153,11 @@ def _from_block(name: str, *, required: bool) -> AlertRouting | None:
     from prefect_alerts.routing.blocks import read_block_config
 
     name = _block_name(name)
+    ttl = _ttl()
     with _LOCK:
         entry = _BLOCKS.get(name)
         now = time.monotonic()
-        if entry is not None and now - entry.checked_at < _ttl() and _unchanged(entry.routing):
+        if entry is not None and now - entry.checked_at < ttl and _unchanged(entry.routing):
             return _answer(entry, name, required)
         if not required and not _server_configured():
             _BLOCKS[name] = _Entry(None)
