@@ -12,6 +12,7 @@ import email.utils
 import json
 import logging
 import math
+import socket
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -19,10 +20,21 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
 
-import requests
+import urllib3
 from pydantic import BaseModel, ConfigDict, Field
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    LocationValueError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.exceptions import HTTPError as URLLib3Error
 
 from prefect_alerts.alert import Alert
+from prefect_alerts.channels.transport import Target, target_for
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -298,12 +310,18 @@ def short_body(body: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+"""Built once: ``json.dumps`` with options builds a new encoder per call (half of its time on small bodies)."""
+
+
 class HTTPChannel(Channel):
     """A channel that POSTs JSON to one URL. Subclasses build the body and classify the reply.
 
-    Connections are kept alive in a per-thread ``requests.Session``; every request has a connect and a read
-    timeout. Network errors are classified here: timeouts and refused connections are retryable, TLS and
-    URL errors are not.
+    Requests go through urllib3 connection pools shared by the process (``channels/transport.py``: keep-alive,
+    thread-safe, TLS verified against the system store and ``SSL_CERT_FILE``, proxies from the environment);
+    every request has a connect and a read timeout, follows no redirect and is never retried by urllib3.
+    Network errors are classified here: timeouts and refused connections are retryable, TLS and URL errors
+    are not.
     """
 
     service: ClassVar[str] = "HTTP endpoint"
@@ -325,10 +343,16 @@ class HTTPChannel(Channel):
         self._url = url
         if self.url_is_secret:
             register_secret(*secret_url_parts(url))
+            try:  # urllib3 logs the URL as it normalised it (percent-encoding), which may differ from ours
+                normalised = urllib3.util.parse_url(url)
+                register_secret(normalised.url, normalised.request_uri)
+            except ValueError:
+                pass  # an unparsable URL fails on send as "invalid", without being logged
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._headers = dict(headers or {})
-        self._local = threading.local()
+        self._target: tuple[Target, dict[str, str]] | None = None
+        self._timeouts: tuple[tuple[float, float], urllib3.Timeout] | None = None
 
     @property
     def masked_url(self) -> str:
@@ -337,48 +361,70 @@ class HTTPChannel(Channel):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, url={self.masked_url!r})"
 
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = "prefect-alerts"
-            self._local.session = session
-        return session
+    def _transport(self) -> tuple[Target, dict[str, str]]:
+        # Built on the first send, not in __init__, so proxy and CA variables set after construction apply.
+        # Two threads racing here build equal targets over the same shared manager: harmless.
+        if self._target is None:
+            target = target_for(self._url)
+            headers = {
+                **target.headers,
+                "Content-Type": "application/json; charset=utf-8",
+                **self._headers,
+            }
+            self._target = (target, headers)
+        return self._target
+
+    def _timeout(self) -> urllib3.Timeout:
+        # Reused while the timeouts are unchanged (they are public attributes a caller may set).
+        key = (self.connect_timeout, self.read_timeout)
+        cached = self._timeouts
+        if cached is None or cached[0] != key:
+            cached = self._timeouts = (key, urllib3.Timeout(connect=key[0], read=key[1]))
+        return cached[1]
 
     def post_json(
         self, body: Any, *, headers: Mapping[str, str] | None = None, data: bytes | None = None
     ) -> HTTPReply | str:
         """POST ``body`` as JSON; the reply, or a string naming the network error (already redacted)."""
-        all_headers = {"Content-Type": "application/json; charset=utf-8", **self._headers, **(headers or {})}
         if data is None:
             # "replace": a lone surrogate in a field value must not make send() raise.
-            data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8", "replace")
+            data = _JSON_ENCODER.encode(body).encode("utf-8", "replace")
         try:
-            response = self._session().post(
-                self._url,
-                data=data,
-                headers=all_headers,
-                timeout=(self.connect_timeout, self.read_timeout),
-                allow_redirects=False,
-            )
-        except requests.exceptions.Timeout as exc:
-            kind = "connect" if isinstance(exc, requests.exceptions.ConnectTimeout) else "read"
+            target, base_headers = self._transport()
+            all_headers = {**base_headers, **headers} if headers else dict(base_headers)
+            response = target.urlopen(data, all_headers, self._timeout())
+        except Exception as exc:  # every failure becomes a reason; send() never raises for the network
+            return self._network_error(exc)
+        # itermerged: one entry per header name, repeated headers joined with ", " (urllib3 1.26 and 2.x).
+        reply_headers = {key.lower(): value for key, value in response.headers.itermerged()}
+        return HTTPReply(
+            status_code=response.status,
+            headers=reply_headers,
+            body=_decode(response.data[:16000], reply_headers.get("content-type")),
+        )
+
+    def _network_error(self, exc: BaseException) -> str:
+        # NewConnectionError subclasses ConnectTimeoutError (urllib3 1.26 and 2.x): test it first.
+        if isinstance(exc, NewConnectionError):
+            return f"network: {_connection_failure(exc)} ({self.masked_url})"
+        if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)):
+            kind = "connect" if isinstance(exc, ConnectTimeoutError) else "read"
             timeout = self.connect_timeout if kind == "connect" else self.read_timeout
             return f"timeout: no {kind} reply from {self.service} within {timeout:g}s"
-        except requests.exceptions.SSLError:
-            return "tls: certificate verification or TLS handshake failed"
-        except requests.exceptions.ConnectionError as exc:
-            reason = "connection refused" if "refused" in str(exc).lower() else "connection error"
-            return f"network: {reason} ({self.masked_url})"
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, ValueError) as exc:
+        if isinstance(exc, SSLError):
+            return (
+                "tls: certificate verification or TLS handshake failed (a private CA? point SSL_CERT_FILE "
+                "at its PEM file)"
+            )
+        if isinstance(exc, ProxyError):
+            return f"network: the proxy from the environment failed: {_connection_failure(exc)}"
+        if isinstance(exc, (LocationValueError, ValueError)):
             return f"invalid: the URL cannot be used ({type(exc).__name__})"
-        except requests.exceptions.RequestException as exc:
+        if isinstance(exc, (ProtocolError, OSError)):
+            return f"network: connection error ({self.masked_url})"
+        if isinstance(exc, URLLib3Error):
             return f"network: {type(exc).__name__}"
-        return HTTPReply(
-            status_code=response.status_code,
-            headers={key.lower(): value for key, value in response.headers.items()},
-            body=response.text[:4000],
-        )
+        return f"network: unexpected {type(exc).__name__}"
 
     def network_error_result(self, alert: Alert, error: str, started: float) -> DeliveryResult:
         """Classify an error string from :meth:`post_json`: TLS and URL problems are permanent."""
@@ -403,6 +449,34 @@ class HTTPChannel(Channel):
         return self._result(
             status, alert, detail, retry_after=retry_after, status_code=reply.status_code, started=started
         )
+
+
+def _connection_failure(exc: BaseException) -> str:
+    """What the OS said, from the exception chain: refused, name not resolved, or a generic error."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError) or "refused" in str(current).lower():
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "host name not resolved (check the URL's host, or DNS)"
+        current = current.__cause__ or current.__context__
+    return "connection error"
+
+
+def _decode(raw: bytes, content_type: str | None, limit: int = 4000) -> str:
+    """The start of a reply body as text: its declared charset, else UTF-8; undecodable bytes replaced."""
+    charset = "utf-8"
+    if content_type and "charset=" in content_type.lower():
+        for part in content_type.split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip("\"' ")
+    try:
+        return raw.decode(charset, "replace")[:limit]
+    except LookupError:  # an unknown charset name
+        return raw.decode("utf-8", "replace")[:limit]
 
 
 def classify_common(
