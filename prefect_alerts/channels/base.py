@@ -217,6 +217,34 @@ class Channel(ABC):
     """
 
     kind: ClassVar[str] = "channel"
+    describable: ClassVar[bool] = False
+    """True for channels whose constructor arguments are enough to rebuild them in another process (the
+    built-in ones). A custom channel may set it, or override :meth:`describe`; otherwise the durable outbox
+    can redeliver it only in the process that created it."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Channel:
+        # Remember how the channel was built, so describe() can say how to build it again.
+        instance = super().__new__(cls)
+        instance._init_call = (args, kwargs)
+        return instance
+
+    def describe(self) -> dict[str, Any] | None:
+        """``{"kind", "args", "kwargs"}`` to rebuild this channel in another process (secrets included: the
+        outbox keeps it in the owner-only store), or None when it cannot be rebuilt from data.
+
+        :func:`prefect_alerts.channels.registry.channel_from_description` rebuilds it.
+        """
+        if not type(self).describable:
+            return None
+        args, kwargs = getattr(self, "_init_call", ((), {}))
+        try:
+            return {
+                "kind": self.kind,
+                "args": [encode_setting(value) for value in args],
+                "kwargs": {key: encode_setting(value) for key, value in kwargs.items()},
+            }
+        except TypeError:  # an argument that is not data (an open file, an SSL context)
+            return None
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or self.kind
@@ -252,6 +280,55 @@ class Channel(ABC):
             dedup_key=alert.dedup_key,
             elapsed_seconds=None if started is None else round(time.perf_counter() - started, 6),
         )
+
+
+_REBUILDABLE_MODELS = {"prefect_email.credentials:EmailServerCredentials"}
+"""Models a description may carry (by import path); nothing else is ever imported from stored data."""
+
+
+def encode_setting(value: Any) -> Any:
+    """A constructor argument as JSON data; TypeError for one that is not data."""
+    from enum import Enum
+
+    from pydantic import BaseModel, SecretStr
+
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, SecretStr):
+        return {"__secret__": value.get_secret_value()}
+    if isinstance(value, (list, tuple)):
+        return [encode_setting(item) for item in value]
+    if isinstance(value, Mapping):
+        return {"__mapping__": {str(key): encode_setting(item) for key, item in value.items()}}
+    if isinstance(value, BaseModel):
+        path = f"{type(value).__module__}:{type(value).__qualname__}"
+        if path in _REBUILDABLE_MODELS:
+            fields = {name: encode_setting(getattr(value, name)) for name in type(value).model_fields}
+            return {"__model__": path, "fields": fields}
+    raise TypeError(f"cannot describe a {type(value).__name__} setting")
+
+
+def decode_setting(value: Any) -> Any:
+    """The inverse of :func:`encode_setting`."""
+    if isinstance(value, list):
+        return [decode_setting(item) for item in value]
+    if isinstance(value, dict):
+        if "__secret__" in value:
+            return value["__secret__"]
+        if "__mapping__" in value:
+            return {key: decode_setting(item) for key, item in value["__mapping__"].items()}
+        if "__model__" in value:
+            path = value["__model__"]
+            if path not in _REBUILDABLE_MODELS:
+                raise ValueError(f"a channel description names {path!r}, which is not rebuilt from data")
+            import importlib
+
+            module, _, name = path.partition(":")
+            model = getattr(importlib.import_module(module), name)
+            return model(**{key: decode_setting(item) for key, item in value["fields"].items()})
+    return value
 
 
 # ---------------------------------------------------------------------------------------------------------

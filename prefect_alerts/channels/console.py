@@ -77,6 +77,7 @@ class ConsoleChannel(Channel):
     """
 
     kind: ClassVar[str] = "console"
+    describable: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -241,6 +241,7 @@ class DiscordChannel(HTTPChannel):
     """
 
     kind: ClassVar[str] = "discord"
+    describable: ClassVar[bool] = True
     service: ClassVar[str] = "Discord"
 
     def __init__(

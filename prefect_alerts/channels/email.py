@@ -312,6 +312,7 @@ class EmailChannel(Channel):
     """
 
     kind: ClassVar[str] = "email"
+    describable: ClassVar[bool] = True
     service: ClassVar[str] = "SMTP server"
 
     def __init__(

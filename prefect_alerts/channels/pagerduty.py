@@ -194,6 +194,7 @@ class PagerDutyChannel(HTTPChannel):
     """
 
     kind: ClassVar[str] = "pagerduty"
+    describable: ClassVar[bool] = True
     url_is_secret: ClassVar[bool] = False  # the Events API URL is public; the routing key is the secret
     service: ClassVar[str] = "PagerDuty"
 

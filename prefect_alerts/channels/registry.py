@@ -6,6 +6,9 @@ The CLI takes these references, and later the routing config does too. A referen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from prefect_alerts.channels.base import Channel
 from prefect_alerts.channels.console import ConsoleChannel
 from prefect_alerts.channels.discord import DiscordChannel
@@ -14,7 +17,7 @@ from prefect_alerts.channels.pagerduty import PagerDutyChannel
 from prefect_alerts.channels.slack import SlackChannel
 from prefect_alerts.channels.webhook import WebhookChannel
 
-__all__ = ["CHANNEL_KINDS", "channel_from_ref"]
+__all__ = ["CHANNEL_KINDS", "MENTION_KINDS", "channel_from_description", "channel_from_ref"]
 
 CHANNEL_KINDS: dict[str, type[Channel]] = {
     "slack": SlackChannel,
@@ -27,8 +30,16 @@ CHANNEL_KINDS: dict[str, type[Channel]] = {
 """The kinds a reference may name, and the channel class each loads."""
 
 
-def channel_from_ref(ref: str) -> Channel:
+MENTION_KINDS = frozenset({"slack"})
+"""Kinds that take a route's Slack-style mentions (``<!here>``, ``U0123ABC``); other kinds ignore them
+(Discord mentions are user and role ids, set on the channel itself)."""
+
+
+def channel_from_ref(ref: str, *, mentions: Sequence[str] | None = None) -> Channel:
     """Build a channel from ``"kind:block-name"`` (or ``"console"``).
+
+    ``mentions`` (a route's) go to the kinds in :data:`MENTION_KINDS` and are ignored by the others, so one
+    route can name a Slack channel and a PagerDuty service together.
 
         >>> channel_from_ref("console").name
         'console'
@@ -48,4 +59,26 @@ def channel_from_ref(ref: str) -> Channel:
         return ConsoleChannel()
     if not sep or not name.strip():
         raise ValueError(f"{ref!r} names no block; write '{kind}:BLOCK_NAME', e.g. '{kind}:ops-alerts'")
-    return CHANNEL_KINDS[kind].from_block(name.strip())  # type: ignore[attr-defined]
+    options = {"mentions": list(mentions)} if mentions and kind in MENTION_KINDS else {}
+    return CHANNEL_KINDS[kind].from_block(name.strip(), **options)  # type: ignore[attr-defined]
+
+
+def channel_from_description(description: dict[str, Any]) -> Channel:
+    """Rebuild a channel from :meth:`Channel.describe` (what the outbox keeps for channel objects).
+
+    Raises:
+        ValueError: the description names an unknown kind or is malformed.
+    """
+    from prefect_alerts.channels.base import decode_setting
+
+    if not isinstance(description, dict) or "kind" not in description:
+        raise ValueError("a channel description is a mapping with 'kind', 'args' and 'kwargs'")
+    kind = description["kind"]
+    cls = CHANNEL_KINDS.get(kind)
+    if cls is None:
+        raise ValueError(
+            f"cannot rebuild a channel of kind {kind!r}; known kinds: {', '.join(CHANNEL_KINDS)}"
+        )
+    args = [decode_setting(value) for value in description.get("args", [])]
+    kwargs = {key: decode_setting(value) for key, value in description.get("kwargs", {}).items()}
+    return cls(*args, **kwargs)

@@ -107,6 +107,7 @@ class SlackChannel(HTTPChannel):
     """
 
     kind: ClassVar[str] = "slack"
+    describable: ClassVar[bool] = True
     service: ClassVar[str] = "Slack"
 
     def __init__(

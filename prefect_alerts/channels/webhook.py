@@ -234,6 +234,7 @@ class WebhookChannel(HTTPChannel):
     """
 
     kind: ClassVar[str] = "webhook"
+    describable: ClassVar[bool] = True
     service: ClassVar[str] = "the webhook receiver"
 
     def __init__(
