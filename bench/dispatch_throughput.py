@@ -67,8 +67,17 @@ def run_ours(alerts: list, folder: Path) -> dict[str, float]:
     routing = AlertRouting.model_validate(
         {
             "routes": [
-                {"name": "pages", "match": {"severity": ">=critical", "tags": ["prod"]}, "destinations": ["console"], "continue": True},
-                {"name": "data", "match": {"event": ["data_*", "drift_detected"]}, "destinations": ["console"]},
+                {
+                    "name": "pages",
+                    "match": {"severity": ">=critical", "tags": ["prod"]},
+                    "destinations": ["console"],
+                    "continue": True,
+                },
+                {
+                    "name": "data",
+                    "match": {"event": ["data_*", "drift_detected"]},
+                    "destinations": ["console"],
+                },
                 {"name": "etl", "match": {"flow": "etl-*"}, "destinations": ["webhook:etl"]},
             ],
             "default": ["console"],
@@ -128,7 +137,10 @@ def main() -> None:
 
     ours: dict[str, dict[str, float]] = {}
     baseline: dict[str, dict[str, float]] = {}
-    for name, count, keys in (("repeated", args.repeated, args.keys), ("distinct", args.distinct, args.distinct)):
+    for name, count, keys in (
+        ("repeated", args.repeated, args.keys),
+        ("distinct", args.distinct, args.distinct),
+    ):
         alerts = _alerts(count, keys)
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
             ours[name] = run_ours(alerts, Path(folder))
@@ -147,7 +159,13 @@ def main() -> None:
                 "ours": ours,
                 "baseline": baseline,
                 "goal_per_second": GOAL_PER_SECOND,
-                "counts": {name: {"ours_claimed": ours[name]["claimed"], "baseline_claimed": baseline[name]["claimed"]} for name in ours},
+                "counts": {
+                    name: {
+                        "ours_claimed": ours[name]["claimed"],
+                        "baseline_claimed": baseline[name]["claimed"],
+                    }
+                    for name in ours
+                },
             }
         )
     )
