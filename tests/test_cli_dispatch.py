@@ -71,7 +71,8 @@ def test_config_check_prints_the_routes(tmp_path: Path, capsys: pytest.CaptureFi
     routing.write_text(ROUTING)
     assert main(["config", "check", str(routing)]) == 0
     out = capsys.readouterr().out
-    assert "1. pages: when severity >=error -> console" in out and "config OK" in out
+    assert "1. pages: severity >=error\n       -> console\n       cooldown 30m, repeat 4h" in out
+    assert out.rstrip().endswith("config OK")
 
 
 def test_queued_then_flushed_and_listed(httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]) -> None:
