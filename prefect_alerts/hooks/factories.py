@@ -23,7 +23,7 @@ from prefect_alerts.hooks.build import (
 )
 from prefect_alerts.hooks.context import run_duration
 from prefect_alerts.hooks.hook import AlertHook, HookCall, HookOptions, fired_in_run
-from prefect_alerts.hooks.result import problem_from_answer
+from prefect_alerts.hooks.result import problem_from_answer, result_resolved
 from prefect_alerts.hooks.state import state_result
 
 __all__ = [
@@ -371,7 +371,7 @@ def _on_result(hook: AlertHook, call: HookCall) -> None:
         if settings["resolve"]:
             for alert in firing_alerts(flow_name=facts.source.flow_name):
                 if alert.dedup_key == dedup_key:
-                    hook.send(call, alert.resolved(f"Result check {settings['check']!r} passes again."))
+                    hook.send(call, result_resolved(alert, facts, settings["check"], value))
         return
     options = hook.options.alert_options()
     what = "Flow" if call.kind == "flow" else "Task"

@@ -14,14 +14,23 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from prefect_alerts.alert import Severity
+from prefect_alerts.alert import Alert, Severity
 from prefect_alerts.hooks.redaction import redact_text
 
-__all__ = ["RESULT_PREVIEW_LIMIT", "ResultProblem", "describe_result", "problem_from_answer"]
+if TYPE_CHECKING:
+    from prefect_alerts.hooks.build import RunFacts
+
+__all__ = [
+    "RESULT_PREVIEW_LIMIT",
+    "ResultProblem",
+    "describe_result",
+    "problem_from_answer",
+    "result_resolved",
+]
 
 RESULT_PREVIEW_LIMIT = 200
 """Characters of the return value shown in the ``result`` field."""
@@ -94,3 +103,35 @@ def problem_from_answer(answer: Any, value: Any) -> ResultProblem | None:
     if not truthy:
         return None
     return ResultProblem(fields={"result": describe_result(value)})
+
+
+def result_resolved(alert: Alert, facts: RunFacts, check: str, value: Any) -> Alert:
+    """The all-clear for a firing result-check ``alert``, told with the run that passes (``facts``).
+
+    The firing alert comes back from the store with the failed run's fields (its bad value, its run name);
+    repeating them would present the old problem as the current state, so the fields are rebuilt. The dedup
+    key stays, so the service resolves the same incident.
+
+    >>> from prefect_alerts import Alert, Source
+    >>> from prefect_alerts.hooks.build import RunFacts
+    >>> firing = Alert(title="Task 'search' result check failed: no matches", event="result_check_failed")
+    >>> facts = RunFacts(kind="task", name="search", run_name="search-2", source=Source(task_name="search"))
+    >>> resolved = result_resolved(firing, facts, "no_matches", ["row"])
+    >>> resolved.fields["result"], resolved.dedup_key == firing.dedup_key
+    ("list of 1: ['row']", True)
+    """
+    fields: dict[str, Any] = {"check": check, "result": describe_result(value)}
+    if facts.run_name:
+        fields["resolved by"] = facts.run_name
+    source = alert.source
+    failed_run = source.task_run_name if facts.kind == "task" else source.flow_run_name
+    if failed_run and failed_run != facts.run_name:
+        fields["failed run"] = failed_run
+    if facts.duration is not None:
+        fields["duration"] = facts.duration
+    return alert.resolved(
+        f"Result check {check!r} passes again.",
+        fields=fields,
+        links=facts.links or alert.links,
+        source=facts.source,
+    )
