@@ -173,6 +173,28 @@ class AlertImage(BaseModel):
 _EVENT_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
+_TIMEDELTA_TAG = "__timedelta__"
+_DATETIME_TAG = "__datetime__"
+
+
+def _tag_field(value: Any) -> Any:
+    """A top-level field value as JSON data that :func:`_untag_field` turns back into the same type."""
+    if isinstance(value, timedelta):
+        return {_TIMEDELTA_TAG: value.total_seconds()}
+    if isinstance(value, datetime):
+        return {_DATETIME_TAG: value.isoformat()}
+    return json_safe(value)
+
+
+def _untag_field(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        if _TIMEDELTA_TAG in value and isinstance(value[_TIMEDELTA_TAG], (int, float)):
+            return timedelta(seconds=value[_TIMEDELTA_TAG])
+        if _DATETIME_TAG in value and isinstance(value[_DATETIME_TAG], str):
+            return datetime.fromisoformat(value[_DATETIME_TAG])
+    return value
+
+
 def json_safe(value: Any) -> Any:
     """Convert a field value to something ``json.dumps(allow_nan=False)`` accepts.
 
@@ -372,13 +394,27 @@ class Alert(BaseModel):
         :meth:`from_record` gives the alert back (non-finite field values come back as strings).
         """
         data = self.model_dump(mode="json")
-        data["fields"] = json_safe(self.fields)  # pydantic's JSON mode would turn NaN into null
+        # pydantic's JSON mode would turn NaN into null; durations and times are tagged so that an alert read
+        # back from the outbox (a resolve, a redelivery) still shows "2m 05s", not a bare number of seconds.
+        data["fields"] = {str(key): _tag_field(value) for key, value in self.fields.items()}
         return json_safe(data)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Alert:
-        """The alert :meth:`to_record` stored."""
-        return cls.model_validate_json(json.dumps(record))
+        """The alert :meth:`to_record` stored.
+
+        >>> from datetime import timedelta
+        >>> alert = Alert(title="slow", fields={"duration": timedelta(seconds=125)})
+        >>> Alert.from_record(alert.to_record()).fields["duration"]
+        datetime.timedelta(seconds=125)
+        """
+        fields = record.get("fields")
+        if isinstance(fields, dict):
+            record = {**record, "fields": {}}
+        alert = cls.model_validate_json(json.dumps(record))
+        if isinstance(fields, dict):
+            alert.fields = {key: _untag_field(value) for key, value in fields.items()}
+        return alert
 
     def to_json_dict(self) -> dict[str, Any]:
         """The alert as JSON-safe data (non-finite floats as strings, images without their bytes)."""

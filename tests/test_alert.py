@@ -187,3 +187,22 @@ def test_fields_keys_become_strings_and_text_is_coerced() -> None:
     alert = Alert(title=123, message=ValueError("boom"), fields={1: "a"})  # type: ignore[arg-type]
     assert alert.title == "123" and alert.message == "boom"
     assert alert.fields == {"1": "a"}
+
+
+def test_a_stored_alert_keeps_its_durations_and_times() -> None:
+    # A resolve or a redelivery reads the alert back from the outbox: "2m 05s" must not become "125.0".
+    from datetime import datetime, timedelta, timezone
+
+    from prefect_alerts.channels.text import format_value
+
+    started = datetime(2026, 12, 6, 3, 0, tzinfo=timezone.utc)
+    alert = Alert(
+        title="slow",
+        fields={"duration": timedelta(seconds=125), "started": started, "rate": float("nan"), "n": 3},
+    )
+    back = Alert.from_record(alert.to_record())
+    assert back.fields["duration"] == timedelta(seconds=125)
+    assert back.fields["started"] == started
+    assert back.fields["n"] == 3 and back.fields["rate"] == "NaN"
+    assert format_value(back.fields["duration"]) == format_value(timedelta(seconds=125))
+    assert back.dedup_key == alert.dedup_key
