@@ -12,7 +12,6 @@ the :class:`~prefect_alerts.store.CheckStore`: a degraded run never becomes the 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal
@@ -36,6 +35,7 @@ from prefect_alerts.checks.model_metrics import (
     resolve_direction,
     stored_metrics,
 )
+from prefect_alerts.checks.model_summary import format_number, format_percent, performance_summary
 from prefect_alerts.delivery import source_from_context
 from prefect_alerts.store import CheckStore, open_store
 
@@ -43,6 +43,9 @@ __all__ = ["DEFAULT_PERFORMANCE_SEVERITY", "ModelPerformanceResult", "check_mode
 
 DEFAULT_PERFORMANCE_SEVERITY = SeverityLevels(warning=1.0, error=2.0, critical=4.0)
 """Severity by the worst degradation as a multiple of its limit: 1x warning, 2x error, 4x critical."""
+
+MissingMetric = Literal["fail", "warn", "ignore"]
+"""What a metric in the baseline but missing from this run does (see ``check_model_performance``)."""
 
 MODEL_CHECK_KIND = "model_performance"
 """The store key (``check_kind``) of this check's results."""
@@ -54,7 +57,9 @@ class ModelPerformanceResult(CheckResult):
     Attributes:
         metrics: Per-metric comparisons by name.
         drift_score: ``mean(|current - baseline| / |baseline|)`` over the metrics both sides have (finite,
-            non-zero baseline); None when there are none.
+            non-zero baseline); None when there are none. The summary says it in words ("mean relative
+            change of 13.3% across 3 metrics").
+        missing_metrics: Metrics in the baseline that this run did not report (status ``missing``).
         degraded_metrics: Names of degraded metrics.
         baseline_source: ``"argument"``, ``"store"`` (the last passing run) or ``"none"``.
         baseline_recorded_at: When the stored baseline was recorded.
@@ -67,6 +72,7 @@ class ModelPerformanceResult(CheckResult):
     metrics: dict[str, MetricComparison] = Field(default_factory=dict)
     drift_score: float | None = None
     degraded_metrics: list[str] = Field(default_factory=list)
+    missing_metrics: list[str] = Field(default_factory=list)
     baseline_source: Literal["argument", "store", "none"] = "none"
     baseline_recorded_at: datetime | None = None
     recorded: bool = False
@@ -92,28 +98,18 @@ class ModelPerformanceResult(CheckResult):
         fields: dict[str, Any] = {}
         for name in self.degraded_metrics[:5]:
             row = self.metrics[name]
-            fields[name] = f"{_num(row.baseline)} → {_num(row.current)} ({_pct(row.relative_change)})"
+            fields[name] = (
+                f"{format_number(row.baseline)} → {format_number(row.current)} ({format_percent(row.relative_change)})"
+            )
         errors = [row.metric for row in self.metrics.values() if row.status == "error"]
         if errors:
             fields["metrics_in_error"] = ", ".join(errors[:10])
+        if self.missing_metrics:
+            fields["missing_from_this_run"] = ", ".join(self.missing_metrics[:10])
         if self.drift_score is not None:
             fields["drift_score"] = round(self.drift_score, 6)
         fields["baseline"] = self.baseline_source
         return fields
-
-
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4g}"
-
-
-def _metrics(count: int) -> str:
-    return f"{count} metric" if count == 1 else f"{count} metrics"
-
-
-def _pct(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:+.1%}" if math.isfinite(value) else str(value)
 
 
 @task(name="check-model-performance", cache_policy=NO_CACHE)
@@ -132,6 +128,7 @@ def check_model_performance(
     alert: bool = True,
     fail_on: FailOn = None,
     max_absolute_degradation: float | Mapping[str, float | None] | None = None,
+    missing_metric: MissingMetric = "fail",
 ) -> ModelPerformanceResult:
     """Compares a model's metrics with a baseline and fails when any got worse than allowed.
 
@@ -148,7 +145,9 @@ def check_model_performance(
     metrics at deployment, say), pass ``baseline_metrics``.
 
     **Edge cases**: a NaN/inf/None value is status ``error`` for that metric and fails the check (severity
-    error); a metric on one side only is ``skipped`` with the reason. No metric in common with a given baseline
+    error); a metric in the baseline but missing from this run is status ``missing`` and fails the check
+    (``missing_metric="fail"``, severity error; ``"warn"``: severity warning; ``"ignore"``: skipped, as a
+    metric only this run has always is). No metric in common with a given baseline
     is an ``error``; with a stored one (the metrics were renamed) the run is ``insufficient_history`` and starts
     a new baseline, so a rename cannot block every later run. A baseline of 0 makes the relative change
     undefined: an unchanged or improved metric is ok, a worse one is an ``error`` unless
@@ -177,16 +176,18 @@ def check_model_performance(
         fail_on: ``True`` to raise on failure, a severity (``"error"``) to raise from that level, None never.
         max_absolute_degradation: The largest allowed absolute degradation, one for all or a dict per metric
             (default None: not checked). A metric fails when either limit is exceeded.
+        missing_metric: What a baseline metric missing from this run does: ``"fail"`` (default, severity
+            error), ``"warn"`` (severity warning) or ``"ignore"`` (reported as skipped).
 
     Returns:
         ModelPerformanceResult: ``passed``, ``status`` (``passed`` / ``failed`` / ``error`` /
             ``insufficient_history``), ``severity``, ``metrics`` (a ``MetricComparison`` per metric),
-            ``drift_score``, ``degraded_metrics``, ``baseline_source`` and ``summary``.
+            ``drift_score``, ``degraded_metrics``, ``missing_metrics``, ``baseline_source`` and ``summary``.
 
     Raises:
         TypeError: metrics that are not a mapping of names to numbers.
         ValueError: empty metrics; an unknown metric direction; a negative or non-finite limit; no
-            baseline given with ``use_stored_baseline=False``.
+            baseline given with ``use_stored_baseline=False``; a ``missing_metric`` other than the three.
         CheckFailedError: the check failed and ``fail_on`` asks to stop.
 
     Example:
@@ -219,6 +220,8 @@ def check_model_performance(
         checked_limit("max_degradation", max_degradation)
     if not isinstance(max_absolute_degradation, Mapping):
         checked_limit("max_absolute_degradation", max_absolute_degradation)
+    if missing_metric not in ("fail", "warn", "ignore"):
+        raise ValueError(f"missing_metric must be 'fail', 'warn' or 'ignore', not {missing_metric!r}")
     levels = _levels(severity_levels)
     log = run_logger("prefect_alerts.checks")
 
@@ -254,6 +257,15 @@ def check_model_performance(
             )
         _warn_unused_keys(log, current, baseline, max_degradation, max_absolute_degradation, higher_is_better)
         for metric in dict.fromkeys([*current, *baseline]):
+            if metric not in current and missing_metric != "ignore":
+                rows[metric] = MetricComparison(
+                    metric=metric,
+                    baseline=baseline[metric],
+                    higher_is_better=resolve_direction(metric, higher_is_better),
+                    status="missing",
+                    reason="in the baseline but missing from this run",
+                )
+                continue
             if metric not in baseline or metric not in current:
                 side = "baseline" if metric not in baseline else "current metrics"
                 rows[metric] = one_sided_metric(
@@ -285,13 +297,22 @@ def check_model_performance(
     # A stored baseline sharing no metric (they were renamed) must not block every later run: start afresh.
     stale_baseline = no_overlap and source == "store"
     no_overlap = no_overlap and not stale_baseline
+    # A renamed set of metrics (stale stored baseline) starts afresh; otherwise a lost metric is a failure.
+    # No metric in common at all is its own finding (an error, or a fresh start), not a list of lost metrics.
+    missing = (
+        []
+        if stale_baseline or no_overlap
+        else [row.metric for row in rows.values() if row.status == "missing"]
+    )
     levels_hit: list[Severity] = [
         max(Severity.WARNING, levels.level_for(rows[name].limit_ratio or 0.0) or Severity.WARNING)
         for name in degraded
     ]
     if errors or no_overlap or store_error:
         levels_hit.append(Severity.ERROR)
-    if degraded:
+    if missing:
+        levels_hit.append(Severity.ERROR if missing_metric == "fail" else Severity.WARNING)
+    if degraded or missing:
         status = "failed"
     elif errors or no_overlap or store_error:
         status = "error"
@@ -306,8 +327,17 @@ def check_model_performance(
         passed=passed,
         status=status,
         severity=max(levels_hit) if levels_hit else Severity.SUCCESS,
-        summary=_summary(
-            check_name, rows, degraded, errors, drift_score, baseline is None, no_overlap, store_error
+        summary=performance_summary(
+            check_name,
+            rows,
+            degraded,
+            errors,
+            drift_score,
+            baseline is None,
+            no_overlap,
+            store_error,
+            missing=missing,
+            drift_count=len(usable),
         )
         if not stale_baseline
         else f"{check_name}: no metric in common with the stored baseline; this run starts a new one",
@@ -324,6 +354,7 @@ def check_model_performance(
         metrics=rows,
         drift_score=drift_score,
         degraded_metrics=degraded,
+        missing_metrics=missing,
         baseline_source=source,
         baseline_recorded_at=recorded_at,
     )
@@ -359,45 +390,3 @@ def _warn_unused_keys(log: Any, current: dict, baseline: dict, *options: Any) ->
             unused = [key for key in option if key not in known]
             if unused:
                 log.warning("per-metric settings for unknown metric(s) %s are ignored", ", ".join(unused))
-
-
-def _summary(
-    check_name: str,
-    rows: dict[str, MetricComparison],
-    degraded: list[str],
-    errors: list[MetricComparison],
-    drift_score: float | None,
-    no_baseline: bool,
-    no_overlap: bool,
-    store_error: str | None,
-) -> str:
-    drift = "" if drift_score is None else f"; drift score {drift_score:.3f}"
-    skipped = [row.metric for row in rows.values() if row.status == "skipped"]
-    if degraded:
-        described = ", ".join(
-            f"{name} {_num(rows[name].baseline)} → {_num(rows[name].current)}"
-            f" ({rows[name].degradation:.1%} worse, limit {rows[name].max_degradation:.1%})"
-            if rows[name].degradation is not None and rows[name].max_degradation is not None
-            else f"{name} {_num(rows[name].baseline)} → {_num(rows[name].current)}"
-            for name in degraded[:5]
-        )
-        text = f"{check_name}: {len(degraded)} of {_metrics(len(rows))} degraded: {described}"
-    elif errors:
-        text = f"{check_name}: {_metrics(len(errors))} could not be checked: " + "; ".join(
-            f"{row.metric}: {row.reason}" for row in errors[:5]
-        )
-    elif store_error:
-        text = f"{check_name}: {store_error}"
-    elif no_baseline:
-        text = f"{check_name}: no baseline yet (no passing run stored); {_metrics(len(rows))} not compared"
-    elif no_overlap:
-        text = f"{check_name}: no metric in common with the baseline ({', '.join(skipped[:10])})"
-    else:
-        checked = [row for row in rows.values() if row.status == "ok"]
-        worst = max(checked, key=lambda row: row.limit_ratio or 0.0, default=None)
-        text = f"{check_name}: {_metrics(len(checked))} within limits"
-        if worst is not None and worst.degradation is not None and worst.degradation > 0:
-            text += f" (closest: {worst.metric} {worst.degradation:.1%} worse)"
-    if skipped and not no_baseline and not no_overlap:
-        text += f"; only on one side: {', '.join(skipped[:5])}"
-    return text + drift

@@ -57,9 +57,10 @@ spaces into ``_``, and dropping one prefix (``val_``, ``valid_``, ``validation_`
 _PREFIXES = ("val_", "valid_", "validation_", "test_", "train_", "eval_", "holdout_")
 _SUFFIXES = ("_score", "_macro", "_micro", "_weighted", "_ms", "_seconds")
 
-MetricStatus = Literal["ok", "degraded", "error", "skipped"]
+MetricStatus = Literal["ok", "degraded", "error", "skipped", "missing"]
 """``ok``; ``degraded`` (worse than allowed); ``error`` (a NaN/inf value, or a relative change that cannot be
-computed); ``skipped`` (on one side only, or no baseline yet)."""
+computed); ``skipped`` (only in this run, or no baseline yet, or missing with ``missing_metric="ignore"``);
+``missing`` (in the baseline but not in this run: fails or warns, see ``missing_metric``)."""
 
 _REL_TOLERANCE = 1e-9
 """A degradation equal to its limit up to float noise ((0.9 - 0.81) / 0.9 is 0.09999999999999998) passes."""

@@ -25,6 +25,7 @@ from prefect_alerts.checks.prediction_stats import (
     prediction_statistics,
     read_predictions,
 )
+from prefect_alerts.text import all_of, count_of
 
 __all__ = [
     "DEFAULT_PREDICTION_SEVERITIES",
@@ -464,10 +465,10 @@ def _summary(
     head = f"{check_name}: {total:,} {kind.replace('_', ' ')}"
     failing = [row for row in rules.values() if not row.passed]
     if failing:
-        return f"{head}; {len(failing)} of {len(rules)} rules failed: " + "; ".join(
+        return f"{head}; {count_of(len(failing), len(rules), 'rule')} failed: " + "; ".join(
             row.reason for row in failing[:4]
         )
     details = [f"mean {_fmt(stats['mean'])}"] if stats["mean"] is not None else []
     if stats["high_confidence_share"] is not None and "high_confidence_share" in rules:
         details.append(f"high-confidence share {stats['high_confidence_share']:.1%}")
-    return f"{head}; all {len(rules)} rules passed" + (f" ({', '.join(details)})" if details else "")
+    return f"{head}; {all_of(len(rules), 'rule')} passed" + (f" ({', '.join(details)})" if details else "")

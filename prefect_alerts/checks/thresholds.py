@@ -7,6 +7,7 @@ most $500, GPU memory share at most 90%, items per minute at least 1,000.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -18,6 +19,7 @@ from prefect_alerts.alert import Severity
 from prefect_alerts.channels.base import Channel
 from prefect_alerts.channels.text import format_value
 from prefect_alerts.checks.base import CheckResult, FailOn, finish_check
+from prefect_alerts.text import all_of, count_of
 
 __all__ = [
     "ThresholdItem",
@@ -209,6 +211,24 @@ def _as_float(value: Any) -> float | None:
         return math.nan
 
 
+_GIVEN_MAX_CHARS = 60
+"""A non-numeric value is quoted in the message up to this many characters."""
+
+
+def _parses_as_number(raw: Any) -> bool:
+    # "nan" or "inf" as text is a number that is not finite; "high" is no number.
+    try:
+        float(raw)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(raw, (list, tuple, dict, set))
+
+
+def _given(raw: Any) -> str:
+    text = repr(raw)
+    return text if len(text) <= _GIVEN_MAX_CHARS else text[: _GIVEN_MAX_CHARS - 1] + "…"
+
+
 def _evaluate(rule: ThresholdRule, values: Mapping[str, Any], missing_severity: Severity) -> ThresholdItem:
     base = {
         "metric": rule.metric,
@@ -233,14 +253,21 @@ def _evaluate(rule: ThresholdRule, values: Mapping[str, Any], missing_severity: 
             message=f"no value for {rule.metric!r}",
         )
     if not math.isfinite(value):
-        # A NaN success rate is a broken measurement, never a pass.
+        # A NaN success rate is a broken measurement, never a pass; text like "high" is not a number at all.
+        raw = values.get(rule.metric)
+        numeric = isinstance(raw, numbers.Real) or _parses_as_number(raw)
+        message = (
+            f"{rule.metric} is {format_value(value)}, not a number to compare"
+            if numeric
+            else f"{rule.metric} is {_given(raw)} ({type(raw).__name__}): expected a number"
+        )
         return ThresholdItem(
             **base,
             value=value,
             status="invalid",
             level=missing_severity,
             passed=False,
-            message=f"{rule.metric} is {format_value(value)}, not a number to compare",
+            message=message,
         )
     level = rule.level_for(value)
     if level is None:
@@ -331,9 +358,10 @@ def check_thresholds(
     severity = max((item.level for item in failed if item.level), default=Severity.SUCCESS)
     if failed:
         worst = max(failed, key=lambda item: item.level.rank if item.level else 0)
-        summary = f"{len(failed)} of {len(items)} thresholds crossed; worst: {worst.message}"
+        summary = f"{count_of(len(failed), len(items), 'threshold')} crossed; worst: {worst.message}"
     else:
-        summary = f"all {len(items)} values within their thresholds"
+        within = "within its threshold" if len(items) == 1 else "within their thresholds"
+        summary = f"{all_of(len(items), 'value')} {within}"
     result = ThresholdsResult(
         check_name=check_name,
         passed=not failed,

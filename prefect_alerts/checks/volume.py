@@ -9,30 +9,39 @@ timestamp column: one point per run). The anomaly test uses a robust z-score,
 over the last ``window`` counts (MAD: median absolute deviation; 1.4826 = 1 / Φ⁻¹(3/4) makes it estimate the
 standard deviation of normal data, as ``scipy.stats.median_abs_deviation(scale="normal")``). A median and a MAD
 ignore a few wild past runs, where a mean and a standard deviation are dragged along by them and then hide a
-real anomaly.
+real anomaly. When the MAD is 0 (a constant history) a relative-change rule judges instead
+(:mod:`prefect_alerts.checks.volume_history`).
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
-import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from prefect_alerts.alert import Severity
 from prefect_alerts.channels.base import Channel, run_logger
-from prefect_alerts.checks.base import CheckResult, FailOn, SeverityLevels, finish_check
-from prefect_alerts.checks.robust import RobustZ, robust_z_score
+from prefect_alerts.checks.base import FailOn, SeverityLevels, finish_check
+from prefect_alerts.checks.volume_history import (
+    DEFAULT_ZERO_MAD_SEVERITY,
+    count_text,
+    judge_history,
+)
+from prefect_alerts.checks.volume_inputs import (
+    optional_bound,
+    row_count,
+    validate_settings,
+    validated_history,
+)
+from prefect_alerts.checks.volume_result import DataVolumeResult, range_text
 from prefect_alerts.delivery import source_from_context
 from prefect_alerts.store import CheckStore, open_store
+from prefect_alerts.text import plural
 
-__all__ = ["DEFAULT_VOLUME_SEVERITY", "DataVolumeResult", "check_data_volume"]
+__all__ = ["DEFAULT_VOLUME_SEVERITY", "DEFAULT_ZERO_MAD_SEVERITY", "DataVolumeResult", "check_data_volume"]
 
 DEFAULT_VOLUME_SEVERITY = SeverityLevels(warning=3.0, error=5.0, critical=10.0)
 """Severity by |robust z| for an anomaly: warning from 3, error from 5, critical from 10."""
@@ -41,194 +50,21 @@ VOLUME_CHECK_KIND = "data_volume"
 """The store key (``check_kind``) of this check's history."""
 
 
-class DataVolumeResult(CheckResult):
-    """The verdict of :func:`check_data_volume`.
-
-    Attributes:
-        row_count: The count that was checked.
-        min_rows: The lower bound (None when not set).
-        max_rows: The upper bound (None when not set).
-        bounds_passed: False when the count is outside ``[min_rows, max_rows]`` (True when no bound is set).
-        bounds_violation: ``"below_min_rows"``, ``"above_max_rows"`` or None.
-        history: The past counts the baseline was built from, oldest first (at most ``window``).
-        history_source: ``"argument"`` (``history=`` was given), ``"store"``, or ``"unavailable"`` (the
-            store could not be read: status ``error``).
-        history_size: How many past counts the baseline used.
-        baseline_median: Median of ``history`` (None with too little history).
-        mad: Raw median absolute deviation of ``history`` (None with too little history).
-        robust_z: ``(row_count - median) / (1.4826 * MAD)``; ±inf when MAD is 0 and the count differs.
-        expected_range: ``median ± z_threshold * 1.4826 * MAD`` (lower end clipped at 0); a count on or
-            outside the ends is an anomaly (unless within ``min_relative_change`` of the median).
-        direction: ``"above"`` or ``"below"`` the median, None when equal or not computed.
-        anomaly: True when the history test fired.
-        reason: Why the history test said what it said.
-        recorded: True when this run's count was written to the store.
-    """
-
-    check: ClassVar[str] = "data_volume"
-    event: ClassVar[str] = "data_volume_anomaly"
-
-    row_count: int
-    min_rows: int | None = None
-    max_rows: int | None = None
-    bounds_passed: bool = True
-    bounds_violation: Literal["below_min_rows", "above_max_rows"] | None = None
-    history: list[float] = Field(default_factory=list)
-    history_source: Literal["argument", "store", "unavailable"] = "store"
-    history_size: int = 0
-    baseline_median: float | None = None
-    mad: float | None = None
-    robust_z: float | None = None
-    expected_range: tuple[float, float] | None = None
-    direction: Literal["above", "below"] | None = None
-    anomaly: bool = False
-    reason: str = ""
-    recorded: bool = False
-
-    def table_rows(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for rule, limit, violated in (
-            ("min_rows", self.min_rows, self.bounds_violation == "below_min_rows"),
-            ("max_rows", self.max_rows, self.bounds_violation == "above_max_rows"),
-        ):
-            if limit is not None:
-                rows.append(
-                    {
-                        "rule": rule,
-                        "row_count": self.row_count,
-                        "limit": limit,
-                        "passed": not violated,
-                        "status": "failed" if violated else "passed",
-                    }
-                )
-        history_status = self._history_rule_status()
-        rows.append(
-            {
-                "rule": "history_anomaly",
-                "row_count": self.row_count,
-                "baseline_median": self.baseline_median,
-                "mad": self.mad,
-                "robust_z": self.robust_z,
-                "expected_range": _range_text(self.expected_range),
-                "history_size": self.history_size,
-                "passed": not self.anomaly and history_status != "error",
-                "status": history_status,
-                "reason": self.reason,
-            }
-        )
-        return rows
-
-    def _history_rule_status(self) -> str:
-        if self.history_source == "unavailable":
-            return "error"
-        if self.anomaly:
-            return "failed"
-        return "insufficient_history" if self.robust_z is None else "passed"
-
-    def alert_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"row_count": self.row_count}
-        if self.min_rows is not None:
-            fields["min_rows"] = self.min_rows
-        if self.max_rows is not None:
-            fields["max_rows"] = self.max_rows
-        if self.robust_z is not None:
-            fields.update(
-                baseline_median=self.baseline_median,
-                robust_z=round(self.robust_z, 3) if math.isfinite(self.robust_z) else self.robust_z,
-                expected_range=_range_text(self.expected_range),
-                direction=self.direction,
-            )
-        fields["history_size"] = self.history_size
-        return fields
-
-    def markdown(self) -> str:
-        text = super().markdown()
-        if self.baseline_median is not None:
-            text += (
-                f"\n**Baseline:** median {_count_text(self.baseline_median)}, MAD {_count_text(self.mad or 0.0)}"
-                f" over the last {self.history_size} runs; expected range {_range_text(self.expected_range)}"
-            )
-        return text
+_HISTORY_FIELDS = {
+    "rule",
+    "baseline_median",
+    "mad",
+    "robust_z",
+    "relative_change",
+    "expected_range",
+    "direction",
+}
 
 
-def _count_text(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def _range_text(bounds: tuple[float, float] | None) -> str | None:
-    return None if bounds is None else f"{_count_text(bounds[0])} – {_count_text(bounds[1])}"
-
-
-def _row_count(df_or_count: Any) -> int:
-    # A bool is an int in Python but never a row count; a string has a len() but is no table.
-    if isinstance(df_or_count, (bool, np.bool_, str, bytes)):
-        raise TypeError(f"df_or_count must be a table or a row count, got {type(df_or_count).__name__}")
-    if isinstance(df_or_count, numbers.Integral):
-        count = int(df_or_count)
-    elif isinstance(df_or_count, numbers.Real):
-        value = float(df_or_count)
-        if not math.isfinite(value):
-            raise ValueError(f"the row count must be finite, got {value!r}")
-        if not value.is_integer():
-            raise ValueError(f"the row count must be a whole number, got {value!r}")
-        count = int(value)
-    elif hasattr(df_or_count, "__len__"):
-        count = len(df_or_count)
-    else:
-        raise TypeError(
-            "df_or_count must be a DataFrame (or anything with len()) or an int row count, "
-            f"got {type(df_or_count).__name__}"
-        )
-    if count < 0:
-        raise ValueError(f"the row count cannot be negative, got {count}")
-    return count
-
-
-def _validated_history(history: Iterable[float]) -> list[float]:
-    if isinstance(history, (str, bytes, Mapping)) or not isinstance(history, Iterable):
-        raise TypeError(
-            f"history must be a list of past row counts (oldest first), got {type(history).__name__}"
-        )
-    values: list[float] = []
-    for position, item in enumerate(history):
-        if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Real):
-            raise TypeError(f"history[{position}] must be a number, got {type(item).__name__}: {item!r}")
-        value = float(item)
-        if not math.isfinite(value):
-            raise ValueError(f"history[{position}] must be finite, got {value!r}")
-        if value < 0:
-            raise ValueError(f"history[{position}] is a negative row count: {value!r}")
-        values.append(value)
-    return values
-
-
-def _optional_bound(name: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number of rows or None, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} cannot be negative, got {value}")
-    return int(value)
-
-
-def _validate_settings(window: int, min_history: int, z_threshold: float, min_relative_change: float) -> None:
-    if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1:
-        raise ValueError(f"window must be a whole number of runs >= 1, got {window!r}")
-    if isinstance(min_history, bool) or not isinstance(min_history, numbers.Integral) or min_history < 1:
-        raise ValueError(f"min_history must be a whole number of runs >= 1, got {min_history!r}")
-    if min_history > window:
-        raise ValueError(
-            f"min_history ({min_history}) cannot exceed window ({window}): it could never be met"
-        )
-    if not (isinstance(z_threshold, numbers.Real) and math.isfinite(z_threshold) and z_threshold > 0):
-        raise ValueError(f"z_threshold must be a finite number > 0, got {z_threshold!r}")
-    if not (
-        isinstance(min_relative_change, numbers.Real)
-        and math.isfinite(min_relative_change)
-        and min_relative_change >= 0
-    ):
-        raise ValueError(f"min_relative_change must be a finite number >= 0, got {min_relative_change!r}")
+def _zero_mad_levels(levels: SeverityLevels | Mapping[str, float] | None) -> SeverityLevels:
+    if levels is None:
+        return DEFAULT_ZERO_MAD_SEVERITY
+    return levels if isinstance(levels, SeverityLevels) else SeverityLevels.model_validate(dict(levels))
 
 
 def _severity_levels(levels: SeverityLevels | Mapping[str, float] | None) -> SeverityLevels:
@@ -257,6 +93,8 @@ def check_data_volume(
     alert: bool = True,
     fail_on: FailOn = None,
     min_relative_change: float = 0.0,
+    zero_mad_levels: SeverityLevels | Mapping[str, float] | None = None,
+    empty_without_baseline_severity: Severity | str | None = Severity.WARNING,
 ) -> DataVolumeResult:
     """Checks a batch's row count against fixed bounds and against this check's own recent history.
 
@@ -271,10 +109,16 @@ def check_data_volume(
     - **Too little history**: with fewer than ``min_history`` past counts there is no verdict on the history:
       status ``insufficient_history``, ``passed=True`` (unless a bound fails), and the summary says
       "not enough history (3 of 7)".
-    - **MAD = 0** (at least half the past counts are the same number, e.g. a table that never changes):
-      there is no spread to compare with, so a count equal to the median scores z = 0 and any other count
-      z = ±inf, an anomaly. To tolerate small changes there, set ``min_relative_change`` (e.g. 0.01: changes
-      under 1% of the median never fire, like Elementary's ``ignore_small_changes``).
+    - **MAD = 0** (at least half the past counts are the same number, e.g. a table of 100 rows every day):
+      there is no spread to compare with (the robust z would be ±inf for 101 rows), so the **relative-change
+      rule** judges instead: ``(count - median) / median`` graded by ``zero_mad_levels`` (default: no alert
+      below 5%, warning from 5%, error from 20%, critical from 50%; after a history of zeros any rows are an
+      unbounded change, critical). ``rule`` and ``reason`` say which rule fired.
+    - **Empty and unjudged**: an empty batch (0 rows) with no ``min_rows`` and too little history is never
+      silently fine: it fails with ``empty_without_baseline_severity`` (warning) and the reason says to set
+      ``min_rows=1`` (empty is a failure) or ``min_rows=0`` (empty is normal).
+    - ``min_relative_change`` (e.g. 0.01): changes under 1% of the median never fire, by either rule (like
+      Elementary's ``ignore_small_changes``).
     - **``history=``**: when given, these counts (oldest first, the last ``window`` used) are the baseline and
       the store is not read; the count is still recorded when ``record=True``.
 
@@ -307,11 +151,17 @@ def check_data_volume(
         alert: False to only return the result.
         fail_on: ``True`` to raise on failure, a severity (``"error"``) to raise from that level, None never.
         min_relative_change: Changes smaller than this share of the median never count as anomalies.
+        zero_mad_levels: ``SeverityLevels`` (or a dict) on |relative change| when the MAD is 0 (default
+            ``DEFAULT_ZERO_MAD_SEVERITY``: warning 0.05, error 0.2, critical 0.5); it fires from the lowest
+            level given.
+        empty_without_baseline_severity: Severity of an empty batch with no ``min_rows`` and too little
+            history (default warning); None lets it pass as ``insufficient_history``.
 
     Returns:
         DataVolumeResult: ``passed``, ``status`` (``passed`` / ``failed`` / ``insufficient_history`` /
             ``error``), ``severity``, ``row_count``, the bounds outcome, ``baseline_median``, ``mad``,
-            ``robust_z``, ``expected_range``, ``direction``, ``history_size``, ``reason`` and ``summary``.
+            ``robust_z``, ``expected_range``, ``direction``, ``rule``, ``relative_change``, ``history_size``,
+            ``empty_without_baseline``, ``reason`` and ``summary``.
 
     Raises:
         TypeError: ``df_or_count`` is neither a table nor a number; ``history`` is not a list of numbers.
@@ -336,15 +186,19 @@ def check_data_volume(
         load_orders()
         ```
     """
-    count = _row_count(df_or_count)
-    min_rows = _optional_bound("min_rows", min_rows)
-    max_rows = _optional_bound("max_rows", max_rows)
+    count = row_count(df_or_count)
+    min_rows = optional_bound("min_rows", min_rows)
+    max_rows = optional_bound("max_rows", max_rows)
     if min_rows is not None and max_rows is not None and min_rows > max_rows:
         raise ValueError(f"min_rows ({min_rows}) is greater than max_rows ({max_rows})")
-    _validate_settings(window, min_history, z_threshold, min_relative_change)
+    validate_settings(window, min_history, z_threshold, min_relative_change)
     levels = _severity_levels(severity_levels)
+    zero_levels = _zero_mad_levels(zero_mad_levels)
+    unguarded_empty = (
+        None if empty_without_baseline_severity is None else Severity(empty_without_baseline_severity)
+    )
     bounds_level, empty_level = Severity(bounds_severity), Severity(empty_severity)
-    given_history = None if history is None else _validated_history(history)
+    given_history = None if history is None else validated_history(history)
     log = run_logger("prefect_alerts.checks")
 
     # ---- bounds ----------------------------------------------------------------------------------------
@@ -371,39 +225,42 @@ def check_data_volume(
     # ---- the history test ---------------------------------------------------------------------------------
     fields: dict[str, Any] = {}
     anomaly = False
+    history_level: Severity | None = None
     if history_error is not None:
         reason = history_error
     elif len(baseline) < min_history:
         reason = f"not enough history ({len(baseline)} of {min_history}) for an anomaly check"
     else:
-        stats = robust_z_score(count, baseline)
-        half_width = z_threshold * stats.scale
-        change = abs(count - stats.median)
-        small = change < min_relative_change * stats.median
-        anomaly = abs(stats.z) >= z_threshold and not small
-        fields = {
-            "baseline_median": stats.median,
-            "mad": stats.mad,
-            "robust_z": stats.z,
-            "expected_range": (max(0.0, stats.median - half_width), stats.median + half_width),
-            "direction": None if change == 0 else ("above" if count > stats.median else "below"),
-        }
-        reason = _history_reason(
-            count, stats, z_threshold, len(baseline), anomaly, small, min_relative_change
+        judged = judge_history(
+            count,
+            baseline,
+            z_threshold=z_threshold,
+            min_relative_change=min_relative_change,
+            severity_levels=levels,
+            zero_mad_levels=zero_levels,
         )
+        anomaly, reason, history_level = judged.anomaly, judged.reason, judged.severity
+        fields = judged.model_dump(include=_HISTORY_FIELDS)
 
     # ---- verdict --------------------------------------------------------------------------------------------
     bounds_passed = violation is None
-    failed = not bounds_passed or anomaly
+    # Empty, and neither a lower bound nor a history can say whether that is normal: never silently fine.
+    empty_unjudged = count == 0 and min_rows is None and "rule" not in fields and unguarded_empty is not None
+    if empty_unjudged:
+        reason += (
+            "; an empty batch with nothing to compare it with is flagged: set min_rows=1 to make an empty "
+            "batch a failure, or min_rows=0 if empty is normal"
+        )
+    failed = not bounds_passed or anomaly or empty_unjudged
     levels_hit: list[Severity] = []
     if not bounds_passed:
         levels_hit.append(bounds_level)
-    if anomaly:
-        levels_hit.append(
-            max(Severity.WARNING, levels.level_for(abs(fields["robust_z"])) or Severity.WARNING)
-        )
-    if failed and count == 0:
+    if anomaly and history_level is not None:
+        levels_hit.append(history_level)
+    if (not bounds_passed or anomaly) and count == 0:
         levels_hit.append(empty_level)
+    if empty_unjudged and unguarded_empty is not None:
+        levels_hit.append(unguarded_empty)
     if history_error is not None:
         levels_hit.append(Severity.ERROR)
     severity = max(levels_hit) if levels_hit else Severity.SUCCESS
@@ -411,7 +268,7 @@ def check_data_volume(
         status = "failed"
     elif history_error is not None:
         status = "error"
-    elif "robust_z" not in fields:
+    elif "rule" not in fields:
         status = "insufficient_history"
     else:
         status = "passed"
@@ -442,6 +299,7 @@ def check_data_volume(
             "min_history": min_history,
             "min_relative_change": min_relative_change,
             "severity_levels": levels.model_dump(),
+            "zero_mad_levels": zero_levels.model_dump(),
         },
         sample_sizes={"row_count": count, "history_size": len(baseline)},
         row_count=count,
@@ -455,25 +313,10 @@ def check_data_volume(
         anomaly=anomaly,
         reason=reason,
         recorded=recorded,
+        empty_without_baseline=empty_unjudged,
         **fields,
     )
     return finish_check(result, destinations=destinations, routing=routing, alert=alert, fail_on=fail_on)  # type: ignore[return-value]
-
-
-def _history_reason(
-    count: int, stats: RobustZ, z_threshold: float, size: int, anomaly: bool, small: bool, tolerance: float
-) -> str:
-    if stats.mad == 0:
-        if stats.z == 0:
-            return f"equal to the median {_count_text(stats.median)} of the last {size} runs (MAD = 0)"
-        base = f"the last {size} runs have MAD = 0 (at least half equal {_count_text(stats.median)}), so any other count is an anomaly"
-    else:
-        base = f"robust z = {stats.z:+.2f} against the median {_count_text(stats.median)} of the last {size} runs"
-    if small:
-        return f"{base}; ignored: the change is under min_relative_change ({tolerance:g}) of the median"
-    if anomaly:
-        return f"{base}; |z| >= {z_threshold:g}" if stats.mad else base
-    return f"{base}; |z| < {z_threshold:g}"
 
 
 def _summary(
@@ -486,22 +329,26 @@ def _summary(
     reason: str,
     fields: dict[str, Any],
 ) -> str:
-    parts = [f"{check_name}: {_count_text(count)} rows"]
+    parts = [f"{check_name}: {plural(count, 'row')}"]
     if violation == "below_min_rows":
-        parts.append(f"below min_rows {_count_text(min_rows or 0)}")
+        parts.append(f"below min_rows {count_text(min_rows or 0)}")
     elif violation == "above_max_rows":
-        parts.append(f"above max_rows {_count_text(max_rows or 0)}")
-    if "robust_z" in fields:
-        z = fields["robust_z"]
-        z_text = f"{z:+.2f}" if math.isfinite(z) else ("+inf" if z > 0 else "-inf")
-        expected = _range_text(fields["expected_range"])
+        parts.append(f"above max_rows {count_text(max_rows or 0)}")
+    if "rule" in fields:
+        expected = range_text(fields["expected_range"])
+        if fields["rule"] == "robust_z":
+            measure = f"robust z = {fields['robust_z']:+.2f}"
+        elif fields["relative_change"] is None:
+            measure = "up from 0 by the relative-change rule, as MAD = 0"
+        else:
+            measure = f"change {fields['relative_change']:+.1%} by the relative-change rule, as MAD = 0"
         if anomaly:
             parts.append(
-                f"anomaly {fields['direction']} the usual {_count_text(fields['baseline_median'])} "
-                f"(robust z = {z_text}, expected {expected})"
+                f"anomaly {fields['direction']} the usual {count_text(fields['baseline_median'])} "
+                f"({measure}, expected {expected})"
             )
         else:
-            parts.append(f"normal (robust z = {z_text}, expected {expected})")
+            parts.append(f"normal ({measure}, expected {expected})")
     else:
         parts.append(reason)
     return "; ".join(parts)

@@ -155,24 +155,27 @@ def test_constant_history_and_the_same_count_passes_with_z_zero() -> None:
     assert result.passed and result.robust_z == 0 and result.mad == 0 and result.direction is None
 
 
-def test_constant_history_and_any_change_is_an_infinite_z() -> None:
-    result = volume(501, history=[500] * 10)
+def test_constant_history_judges_by_relative_change_and_keeps_the_raw_infinite_z() -> None:
+    result = volume(600, history=[500] * 10)  # +20%: error by the default relative-change steps
     assert result.anomaly and result.robust_z == math.inf and result.direction == "above"
-    assert result.severity == Severity.CRITICAL and "MAD = 0" in result.reason
+    assert result.severity == Severity.ERROR and "MAD = 0" in result.reason
     assert volume(499, history=[500] * 10).robust_z == -math.inf
+    assert volume(499, history=[500] * 10).passed  # -0.2%: under the 5% default
 
 
 def test_mad_zero_with_a_few_different_runs_still_uses_the_median() -> None:
     history = [500] * 8 + [480, 530, 2_000_000]
     assert robust_z_score(0, history).mad == 0
     assert volume(500, history=history).passed
-    assert volume(520, history=history).anomaly
+    assert volume(520, history=history).passed  # +4% of the median: under the 5% default
+    assert volume(530, history=history).anomaly
 
 
 def test_min_relative_change_tolerates_small_changes() -> None:
-    assert volume(504, history=[500] * 10, min_relative_change=0.01).passed  # 0.8% < 1%
-    result = volume(505, history=[500] * 10, min_relative_change=0.01)  # exactly 1%: counts
-    assert result.anomaly
+    levels = {"warning": 0.001}
+    assert volume(504, history=[500] * 10, min_relative_change=0.01, zero_mad_levels=levels).passed
+    result = volume(505, history=[500] * 10, min_relative_change=0.01, zero_mad_levels=levels)
+    assert result.anomaly  # exactly 1%: counts
     small = volume(9_000, history=STEADY, min_relative_change=0.2)
     assert small.passed and "ignored" in small.reason
 

@@ -26,12 +26,19 @@ from prefect_alerts.checks.drift.models import (
 )
 from prefect_alerts.checks.drift.profile import ReferenceProfile, default_workers, validate_bins
 from prefect_alerts.checks.drift.stats import KSPValueMode
+from prefect_alerts.checks.drift.verdict import (
+    DEFAULT_MISSING_SHARE_CHANGE,
+    DEFAULT_STRONG_DRIFT_FACTOR,
+    ColumnErrors,
+    drift_summary,
+    drift_verdict,
+    flag_columns,
+)
 from prefect_alerts.checks.drift.workspace import borrowed_workspace
 
 __all__ = ["detect_drift", "drift_verdict"]
 
 Binning = Literal["quantile", "evidently"]
-ColumnErrors = Literal["fail", "report"]
 
 _PARALLEL_MIN_CELLS = 200_000
 """Below this many values in total a thread pool costs more than it saves."""
@@ -90,89 +97,6 @@ def _per_column(setting: Any, label: Hashable, default: Any) -> Any:
     return setting
 
 
-def drift_verdict(
-    columns: Sequence[ColumnDrift],
-    drift_share: float,
-    *,
-    column_errors: ColumnErrors = "fail",
-    severity_levels: SeverityLevels = DEFAULT_DRIFT_SEVERITY,
-) -> dict[str, Any]:
-    """The dataset verdict from per-column findings (the rule ``detect_drift`` applies).
-
-    - drifted_share = drifted / compared, where compared columns have status ``ok`` or ``drifted``;
-    - dataset_drift when drifted_share >= drift_share (inclusive: 2 of 4 at 0.5 is drift);
-    - passed = no dataset drift and no column in ``error`` (schema changes included), unless
-      ``column_errors="report"``; a check that compared nothing and had errors, or had no columns at all,
-      never passes;
-    - status ``failed`` (dataset drift), ``error`` (column errors, or no columns), ``skipped`` (nothing
-      compared, every column skipped by choice: datetime or unsupported) or ``passed``;
-    - severity from ``severity_levels`` on the drifted share (warning at least) for dataset drift, at least
-      ``error`` for column errors, ``success`` when passed.
-    """
-    compared = [column for column in columns if column.status in ("ok", "drifted")]
-    drifted = [column for column in compared if column.status == "drifted"]
-    errors = [column for column in columns if column.status == "error"]
-    share = len(drifted) / len(compared) if compared else 0.0
-    dataset_drift = bool(compared) and share >= drift_share
-    # No columns at all (two empty frames, or columns=[] ) is an error too: nothing was checked.
-    failing_errors = (bool(errors) and (column_errors == "fail" or not compared)) or not columns
-    passed = not dataset_drift and not failing_errors
-    if dataset_drift:
-        status = "failed"
-    elif failing_errors:
-        status = "error"
-    elif not compared:
-        status = "skipped"
-    else:
-        status = "passed"
-    level: Severity = Severity.SUCCESS
-    if dataset_drift:
-        level = severity_levels.level_for(share) or Severity.WARNING
-    if failing_errors and level < Severity.ERROR:
-        level = Severity.ERROR
-    return {
-        "passed": passed,
-        "status": status,
-        "severity": level,
-        "dataset_drift": dataset_drift,
-        "drifted_share": share,
-        "number_of_compared_columns": len(compared),
-        "number_of_drifted_columns": len(drifted),
-    }
-
-
-def _summary(
-    verdict: dict[str, Any], columns: Sequence[ColumnDrift], drift_share: float, changes: int
-) -> str:
-    compared, drifted = verdict["number_of_compared_columns"], verdict["number_of_drifted_columns"]
-    errors = [column for column in columns if column.status == "error"]
-    if compared == 0:
-        if errors:
-            first = errors[0]
-            text = f"Drift not checked: no column could be compared ({first.column}: {first.reason})"
-        else:
-            text = (
-                "Drift not checked: every column was skipped"
-                if columns
-                else "Drift not checked: no columns to compare"
-            )
-    else:
-        share, sign = verdict["drifted_share"], ">=" if verdict["dataset_drift"] else "<"
-        head = "Dataset drift" if verdict["dataset_drift"] else "No dataset drift"
-        text = f"{head}: {drifted} of {compared} columns drifted ({share:.0%} {sign} {drift_share:.0%})"
-        ranked = sorted(
-            (c for c in columns if c.status == "drifted"), key=lambda c: c.strength(), reverse=True
-        )
-        if ranked:
-            names = ", ".join(column.column for column in ranked[:3])
-            text += f": {names}" + (f" and {len(ranked) - 3} more" if len(ranked) > 3 else "")
-        if errors:
-            text += f"; {len(errors)} column{'s' if len(errors) != 1 else ''} could not be compared"
-    if changes:
-        text += f"; {changes} schema change{'s' if changes != 1 else ''}"
-    return text
-
-
 @task(name="detect-drift", cache_policy=NO_CACHE)
 def detect_drift(
     reference: pd.DataFrame | ReferenceProfile,
@@ -196,6 +120,11 @@ def detect_drift(
     ks_p_value: KSPValueMode = "auto",
     workers: int | None = None,
     tags: Sequence[str] = (),
+    key_columns: Sequence[Hashable] = (),
+    key_column_severity: Severity | str = Severity.ERROR,
+    strong_drift_factor: float | None = DEFAULT_STRONG_DRIFT_FACTOR,
+    missing_share_change: float | None = DEFAULT_MISSING_SHARE_CHANGE,
+    missing_share_severity: Severity | str | None = Severity.WARNING,
 ) -> DriftResult:
     """Compare current data with a reference, column by column, and decide whether the dataset drifted.
 
@@ -205,6 +134,14 @@ def detect_drift(
     Wasserstein distance normed by the reference std for numerical columns with more than 5 values, else
     Jensen-Shannon (drift at >= 0.1). Integer columns with at most 10 distinct reference values are
     categorical, as Evidently infers. The dataset drifted when drifted/compared columns >= ``drift_share``.
+
+    **Per column, on top of the dataset rule** (``prefect_alerts.checks.drift.verdict``): a drifted column in
+    ``key_columns`` fails the check on its own (``key_column_severity``, default error); a column whose score
+    is far past its threshold (``strong_drift_factor``, default 3: a distance at >= 3x its threshold, or a
+    p-value at <= threshold / 1000) raises at least a warning below the dataset share; a column whose share
+    of missing values moved by ``missing_share_change`` (default 0.1: 0% to 30% is flagged) is reported in
+    the column's reason and the summary, with ``missing_share_severity`` (default warning). The summary
+    names the drifted columns either way, and each column that could not be compared.
 
     Bad data never raises: NaN/inf are dropped and counted; a column with no values, a schema change (column
     missing on a side, dtype family changed), or a method that does not apply makes that column ``error``
@@ -239,6 +176,13 @@ def detect_drift(
             distribution in the far tail, p below about 0.025); ``"scipy"``: always what ``ks_2samp`` gives.
         workers: Threads for per-column work (default: one per core, at most 8).
         tags: Extra alert tags.
+        key_columns: Columns whose drift alone fails the check (each must be among the compared columns).
+        key_column_severity: Severity of a drifted key column (default error).
+        strong_drift_factor: How far past its threshold a column's score must be to warn on its own
+            (default 3); None turns this off.
+        missing_share_change: A move in a column's missing share (0 to 1) that is reported and flagged
+            (default 0.1); None turns this off.
+        missing_share_severity: Severity of that move (default warning); None only reports it.
 
     Returns:
         A :class:`DriftResult` (``passed``, ``dataset_drift``, ``drifted_share``, ``columns``, ...).
@@ -246,7 +190,7 @@ def detect_drift(
     Raises:
         CheckFailedError: The check failed and ``fail_on`` asks to stop.
         TypeError: ``reference``/``current`` of the wrong type.
-        ValueError: An unknown method, binning or option value.
+        ValueError: An unknown method, binning or option value; a key column that is not compared.
 
     Example:
         ```python
@@ -274,6 +218,8 @@ def detect_drift(
     reference_frame = None if profile is not None else _as_frame(reference, "reference")
     reference_labels = profile.labels if profile is not None else list(reference_frame.columns)  # type: ignore[union-attr]
     labels = _labels(columns, reference_labels, list(current.columns))
+    keys = _key_columns(key_columns, labels)
+    _validate_column_rules(strong_drift_factor, missing_share_change)
     forced = dict(column_types or {})
     current_empty = current.shape == (0, 0)
     reference_empty = reference_frame is not None and reference_frame.shape == (0, 0)
@@ -336,14 +282,22 @@ def detect_drift(
     else:
         outcomes = [compare_one(label) for label in labels]
 
-    findings = [finding for finding, _ in outcomes]
+    findings = flag_columns(
+        [finding for finding, _ in outcomes],
+        key_columns=[str(label) for label in keys],
+        key_column_severity=Severity(key_column_severity),
+        strong_drift_factor=strong_drift_factor,
+        missing_share_change=missing_share_change,
+        missing_share_severity=None if missing_share_severity is None else Severity(missing_share_severity),
+    )
     changes = [change for _, change in outcomes if change is not None]
     verdict = drift_verdict(
         findings, drift_share, column_errors=column_errors, severity_levels=_levels(severity_levels)
     )
     result = DriftResult(
         check_name=check_name,
-        summary=_summary(verdict, findings, drift_share, len(changes)),
+        summary=drift_summary(verdict, findings, drift_share, len(changes), column_errors),
+        key_columns=[str(label) for label in keys],
         drift_share=float(drift_share),
         columns={finding.column: finding for finding in findings},
         schema_changes=changes,
@@ -367,6 +321,30 @@ def detect_drift(
     return finish_check(
         result, destinations=destinations, routing=routing, alert=alert, fail_on=fail_on, tags=tags
     )  # type: ignore[return-value]
+
+
+def _key_columns(key_columns: Sequence[Hashable], labels: list[Hashable]) -> list[Hashable]:
+    keys = [key_columns] if isinstance(key_columns, (str, bytes)) else list(dict.fromkeys(key_columns))
+    unknown = [key for key in keys if key not in labels]
+    if unknown:
+        raise ValueError(
+            f"key_columns {', '.join(map(repr, unknown))} not among the columns compared; "
+            f"choose from {', '.join(map(repr, labels[:10]))}" + (" ..." if len(labels) > 10 else "")
+        )
+    return keys
+
+
+def _validate_column_rules(strong_drift_factor: float | None, missing_share_change: float | None) -> None:
+    if strong_drift_factor is not None and (
+        isinstance(strong_drift_factor, bool)
+        or not math.isfinite(float(strong_drift_factor))
+        or strong_drift_factor < 1
+    ):
+        raise ValueError(f"strong_drift_factor must be a number >= 1 or None, not {strong_drift_factor!r}")
+    if missing_share_change is not None and (
+        isinstance(missing_share_change, bool) or not 0 < float(missing_share_change) <= 1
+    ):
+        raise ValueError(f"missing_share_change must be in (0, 1] or None, not {missing_share_change!r}")
 
 
 def _levels(levels: SeverityLevels | Mapping[str, float] | None) -> SeverityLevels:

@@ -6,8 +6,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from prefect_alerts.alert import Severity
 from prefect_alerts.checks.base import CheckResult, SeverityLevels
 from prefect_alerts.checks.drift.columns import ColumnType
+from prefect_alerts.text import plural
 
 __all__ = [
     "DEFAULT_DRIFT_SEVERITY",
@@ -59,6 +61,12 @@ class ColumnDrift(BaseModel):
         binning: For PSI/Jensen-Shannon: ``quantile``, ``evidently`` (Sturges) or ``per-value``.
         bins: How many bins the binned score used.
         distinct_values: Distinct values over both sides (what the automatic choice looked at).
+        key: True for a column named in ``key_columns`` (its drift fails the check on its own).
+        column_severity: Set when this column fails the check on its own, whatever the dataset rule says:
+            a drifted key column, a score far past its threshold, a missing share that moved (see
+            ``prefect_alerts.checks.drift.verdict``); None otherwise.
+        missing_share: Share of missing values on each side (reference, current), None with no rows.
+        missing_share_changed: True when the missing share moved by ``missing_share_change`` or more.
     """
 
     column: str
@@ -79,6 +87,10 @@ class ColumnDrift(BaseModel):
     binning: str | None = None
     bins: int | None = None
     distinct_values: int | None = None
+    key: bool = False
+    column_severity: Severity | None = None
+    missing_share: tuple[float, float] | None = None
+    missing_share_changed: bool = False
 
     def strength(self) -> float:
         """How far past its threshold the score is (> 1 when drifted), to rank drifted columns."""
@@ -124,6 +136,8 @@ class DriftResult(CheckResult):
         columns: Per-column findings, by column name.
         schema_changes: Columns missing on either side or with a changed dtype.
         number_of_columns / number_of_compared_columns / number_of_drifted_columns: Counts behind the share.
+        key_columns: The columns whose drift fails the check on its own (``key_columns=``).
+        flagged_columns: Compared columns that failed the check on their own (``column_severity`` set).
     """
 
     check: ClassVar[str] = "drift"
@@ -137,6 +151,8 @@ class DriftResult(CheckResult):
     number_of_columns: int = 0
     number_of_compared_columns: int = 0
     number_of_drifted_columns: int = 0
+    key_columns: list[str] = Field(default_factory=list)
+    flagged_columns: list[str] = Field(default_factory=list)
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -172,6 +188,7 @@ class DriftResult(CheckResult):
             "drifted_share": round(self.drifted_share, 4),
             "drift_share": self.drift_share,
             "drifted_columns": f"{self.number_of_drifted_columns} of {self.number_of_compared_columns}",
+            **({"flagged_columns": ", ".join(self.flagged_columns)} if self.flagged_columns else {}),
             "top_drifted": ", ".join(f"{c.column} ({c.method} {c.score:.4g})" for c in top) or "none",
         }
         if self.error_columns:
@@ -180,10 +197,20 @@ class DriftResult(CheckResult):
             fields["schema_changes"] = len(self.schema_changes)
         return {**fields, **self.sample_sizes}
 
+    def alert_title(self) -> str:
+        if not self.dataset_drift and not self.flagged_columns and self.error_columns:
+            # The summary then starts with the columns it could not compare: the title says the same.
+            columns = plural(len(self.error_columns), "column")
+            return f"Drift check incomplete, {columns} could not be compared: {self.check_name}"
+        return super().alert_title()
+
     def alert_message(self) -> str:
         lines = [self.summary]
         for name in self.drifted_columns[:10]:
             lines.append(f"• {name}: {self.columns[name].reason}")
+        for name in self.flagged_columns:
+            if self.columns[name].status != "drifted":
+                lines.append(f"• {name}: {self.columns[name].reason}")
         if len(self.drifted_columns) > 10:
             lines.append(f"… and {len(self.drifted_columns) - 10} more drifted (see the artifact)")
         errors = self.error_columns

@@ -91,6 +91,15 @@ def _examples_text(values: list[Any], limit: int) -> str:
     return shown + (", …" if len(values) > limit else "")
 
 
+def _rule_examples(rule: RuleResult, limit: int) -> str:
+    """A few offending values; for nulls (every example None) the index labels of the rows instead."""
+    values, labels = rule.partial_unexpected_list, rule.partial_unexpected_index_list
+    if values and labels and all(value is None for value in values):
+        # "None, None, None" says nothing: where the nulls are does.
+        return f"null at index {_examples_text(labels, limit)}"
+    return _examples_text(values, limit)
+
+
 def _markdown_text(text: str) -> str:
     # Data values end up in a markdown table: keep them from becoming markup (links, HTML, cells).
     for char in "\\`*_[]<>|#":
@@ -143,7 +152,7 @@ class DataQualityResult(CheckResult):
                 "unexpected_count": rule.unexpected_count,
                 "unexpected_percent": round(rule.unexpected_percent, 4),
                 "missing_count": rule.missing_count,
-                "examples": _examples_text(rule.partial_unexpected_list, 5),
+                "examples": _rule_examples(rule, 5),
                 "message": rule.message,
             }
             for rule in self.rules
@@ -169,7 +178,7 @@ class DataQualityResult(CheckResult):
         for rule in failed[:10]:
             line = f"• [{rule.severity.value}] {rule.message}"
             if rule.partial_unexpected_list and rule.rule not in ("columns_present", "no_unexpected_columns"):
-                line += f" — e.g. {_examples_text(rule.partial_unexpected_list, ALERT_EXAMPLES)}"
+                line += f" — e.g. {_rule_examples(rule, ALERT_EXAMPLES)}"
             lines.append(line)
         if len(failed) > 10:
             lines.append(f"… and {len(failed) - 10} more failed rules (see the artifact)")
@@ -186,7 +195,7 @@ class DataQualityResult(CheckResult):
                 "|---|---|---|---|---|",
             ]
             for rule in failed[:20]:
-                examples = _markdown_text(_examples_text(rule.partial_unexpected_list, 3))
+                examples = _markdown_text(_rule_examples(rule, 3))
                 lines.append(
                     f"| {_markdown_text(rule.label)} | {rule.status} ({rule.severity.value}) | {rule.unexpected_count:,} | "
                     f"{format_value(round(rule.unexpected_percent, 4))} | {examples} |"

@@ -32,6 +32,7 @@ from prefect_alerts.checks.quality.verdict import (
     share_text,
     value_result,
 )
+from prefect_alerts.text import all_of, count_of, plural
 
 __all__ = [
     "evaluate_columns_present",
@@ -52,9 +53,10 @@ def evaluate_not_null(rule: NotNull, view: FrameView) -> RuleResult:
         _, index = examples_at(view.frame.iloc[:, position], view.frame.iloc[:, position].isna().to_numpy())
     allowed = "none allowed" if rule.mostly >= 1 else f"allowed up to {share_text((1 - rule.mostly) * 100)}"
     message = (
-        f"{rule.label()}: {nulls:,} of {rows:,} values are null ({share_text(percent(nulls, rows))}; {allowed})"
+        f"{rule.label()}: {count_of(nulls, rows, 'value')} {'is' if nulls == 1 else 'are'} null "
+        f"({share_text(percent(nulls, rows))}; {allowed})"
         if nulls
-        else f"{rule.label()}: no nulls in {rows:,} rows"
+        else f"{rule.label()}: no nulls in {plural(rows, 'row')}"
     )
     return RuleResult(
         **base_fields(rule, view),
@@ -85,14 +87,14 @@ def evaluate_completeness(rule: Completeness, view: FrameView) -> RuleResult:
             for i in worst
             if counts[i]
         ]
-        what = f"{elements:,} cells"
+        what = plural(elements, "cell")
     else:
         position = view.position(rule.column)
         elements, nulls = view.n_rows, int(counts[position])
         if nulls:
             column = view.frame.iloc[:, position]
             _, index = examples_at(column, column.isna().to_numpy())
-        what = f"{elements:,} values"
+        what = plural(elements, "value")
     share = nulls / elements if elements else 0.0
     passed = share <= rule.max_null_share
     limit = share_text(rule.max_null_share * 100)
@@ -141,9 +143,9 @@ def evaluate_columns_present(rule: ColumnsPresent, view: FrameView) -> RuleResul
     expected = list(dict.fromkeys(rule.expected))
     missing = [column for column in expected if column not in view.positions]
     problem = (
-        f"{len(missing):,} of {len(expected):,} expected columns missing: {_names(missing)}"
+        f"{count_of(len(missing), len(expected), 'expected column')} missing: {_names(missing)}"
         if missing
-        else f"all {len(expected):,} expected columns present"
+        else f"{all_of(len(expected), 'expected column')} present"
     )
     return _schema_result(rule, view, len(expected), missing, len(expected) - len(missing), problem)
 
@@ -181,7 +183,7 @@ def evaluate_unique_rows(rule: UniqueRows, view: FrameView) -> RuleResult:
         rule.mostly,
         "are duplicated",
         examples,
-        noun="rows",
+        noun="row",
     )
 
 
@@ -209,5 +211,5 @@ def evaluate_unique_key(rule: UniqueKey, view: FrameView) -> RuleResult:
         rule.mostly,
         "are duplicated",
         examples,
-        noun="non-missing keys",
+        noun="non-missing key",
     )

@@ -31,6 +31,7 @@ from prefect_alerts.checks.quality.rules import (
     UniqueRows,
     parse_rules,
 )
+from prefect_alerts.text import all_of, count_of, plural
 
 __all__ = ["EMPTY_FRAME_NOTE", "build_rules", "check_data_quality"]
 
@@ -131,23 +132,15 @@ def _thresholds(rules: list[QualityRule]) -> dict[str, Any]:
 
 
 def _summary(results: list[RuleResult], rows: int, result_worst: RuleResult | None) -> str:
-    where = f"on {rows:,} row" + ("" if rows == 1 else "s")
+    where = f"on {plural(rows, 'row')}"
     if not results:
         text = f"no rules to check {where}"
     else:
         failed = [rule for rule in results if not rule.passed]
         if not failed:
-            text = (
-                f"all {len(results):,} rules passed {where}"
-                if len(results) > 1
-                else f"the rule passed {where}"
-            )
+            text = f"{all_of(len(results), 'rule')} passed {where}"
         else:
-            text = (
-                f"{len(failed):,} of {len(results):,} rule"
-                + ("s" if len(results) > 1 else "")
-                + f" failed {where}"
-            )
+            text = f"{count_of(len(failed), len(results), 'rule')} failed {where}"
             if result_worst is not None:
                 text += f"; worst: {result_worst.message}"
     return f"{text}; {EMPTY_FRAME_NOTE}" if rows == 0 else text

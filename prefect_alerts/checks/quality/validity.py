@@ -172,6 +172,25 @@ _FAMILY_DTYPE: dict[str, Callable[[Any], bool]] = {
 }
 
 
+def _time_kind(dtype: Any) -> tuple[str, str | None] | None:
+    """``("M", tz)`` for a datetime64 dtype, ``("m", None)`` for timedelta64, None for anything else."""
+    kind = getattr(dtype, "kind", "")
+    if kind not in ("M", "m"):
+        return None
+    tz = getattr(dtype, "tz", None)
+    return kind, None if tz is None else str(tz)
+
+
+def _same_time_kind(actual: Any, wanted: str) -> bool:
+    # datetime64[ns] and datetime64[us] hold the same timestamps (pandas 3 reads us): compare kind and tz.
+    try:
+        wanted_dtype = pd.api.types.pandas_dtype(wanted)
+    except TypeError:
+        return False
+    actual_kind = _time_kind(actual)
+    return actual_kind is not None and actual_kind == _time_kind(wanted_dtype)
+
+
 def evaluate_dtype(rule: Dtype, view: FrameView) -> RuleResult:
     series = view.column(rule.column)
     dtype, family = series.dtype, rule.family
@@ -186,6 +205,8 @@ def evaluate_dtype(rule: Dtype, view: FrameView) -> RuleResult:
             update["message"] = f"{rule.label()}: dtype is {observed}, as expected (the {family} family)"
         return result.model_copy(update=update)
     matches = _FAMILY_DTYPE[family](dtype) if family is not None else str(dtype) == rule.dtype
+    by_kind = family is None and not matches and not rule.exact_unit and _same_time_kind(dtype, rule.dtype)
+    matches = matches or by_kind
     nulls = int(view.null_counts()[view.position(rule.column)])
     considered = view.n_rows - nulls
     unexpected = 0 if matches else considered  # a wrong dtype makes every value the wrong type
@@ -193,6 +214,8 @@ def evaluate_dtype(rule: Dtype, view: FrameView) -> RuleResult:
     if unexpected:
         examples = examples_at(series, series.notna().to_numpy(dtype=bool))
     wanted = f"the {family} family" if family else repr(rule.dtype)
+    if by_kind:
+        wanted += "; compared by kind and timezone, not unit: exact_unit=True compares the unit too"
     message = f"{rule.label()}: dtype is {dtype}" + (
         f", as expected ({wanted})" if matches else f", expected {wanted}"
     )

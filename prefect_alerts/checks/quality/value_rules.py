@@ -275,6 +275,11 @@ class Dtype(ColumnRuleBase):
     an exact dtype (``"int64"``, ``"Int64"``, ``"float32"``, ``"datetime64[ns, UTC]"``). An object column is
     checked value by value for the families, and the values of the wrong type are the unexpected ones.
 
+    An exact ``datetime64``/``timedelta64`` dtype is compared by kind and timezone, not unit: pandas 3 reads
+    datetimes as ``datetime64[us]`` where pandas 2 gave ``datetime64[ns]``, and both hold the same
+    timestamps. ``exact_unit=True`` compares the unit too. The timezone always counts (naive, ``UTC`` and
+    ``Europe/Berlin`` differ).
+
         >>> Dtype("id", "int").label()
         'dtype(id)'
     """
@@ -282,6 +287,8 @@ class Dtype(ColumnRuleBase):
     kind: Literal["dtype"] = "dtype"
     column: ColumnLabel
     dtype: str
+    exact_unit: bool = False
+    """Compare a datetime/timedelta dtype's unit too (``ns`` against ``us``); off by default."""
 
     def __init__(
         self, column: ColumnLabel, dtype: Any, *, severity: Severity | str = Severity.ERROR, **data: Any

@@ -21,6 +21,7 @@ from prefect_alerts.checks.quality.result import RuleResult
 from prefect_alerts.checks.quality.rules import (
     QualityRule,
 )
+from prefect_alerts.text import all_of, count_of, plural
 
 __all__ = ["base_fields", "error_result", "mostly_passed", "percent", "share_text", "value_result"]
 
@@ -70,7 +71,7 @@ def value_result(
     mostly: float,
     problem: str,
     examples: tuple[list[Any], list[Any]] | None = None,
-    noun: str = "non-missing values",
+    noun: str = "non-missing value",
 ) -> RuleResult:
     """A GE-style result for a rule over the non-missing values of one column (or key, or rows)."""
     rows = len(series)
@@ -82,13 +83,19 @@ def value_result(
     unexpected_percent = percent(unexpected, considered)
     label = rule.label()
     if considered == 0:
-        message = f"{label}: no {noun} to check ({rows:,} rows); passes vacuously"
+        message = f"{label}: {all_of(0, noun)} to check ({plural(rows, 'row')}); passes vacuously"
     elif unexpected == 0:
-        message = f"{label}: all {considered:,} {noun} pass"
+        message = f"{label}: {all_of(considered, noun)} pass" + ("es" if considered == 1 else "")
     else:
         allowed = "none allowed" if mostly >= 1 else f"allowed up to {share_text((1 - mostly) * 100)}"
+        if unexpected == 1 and problem.startswith("are "):  # "1 of 3 values is not ...", not "are"
+            problem = (
+                "is "
+                + problem.removeprefix("are ").removesuffix("values").rstrip()
+                + (" value" if problem.endswith(" values") else "")
+            )
         message = (
-            f"{label}: {unexpected:,} of {considered:,} {noun} {problem} "
+            f"{label}: {count_of(unexpected, considered, noun)} {problem} "
             f"({share_text(unexpected_percent)}; {allowed})"
         )
     return RuleResult(
