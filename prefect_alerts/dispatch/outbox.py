@@ -8,12 +8,13 @@ crash between the service's acceptance and our record means one redelivery (with
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from prefect_alerts.alert import Alert
 from prefect_alerts.dispatch.destinations import describe_destination, remember_in_process
-from prefect_alerts.dispatch.stage import Dispatch, process_token
+from prefect_alerts.dispatch.stage import Dispatch, Notification, new_id, process_token
+from prefect_alerts.store.outbox import NewDelivery
 
 __all__ = ["LEASE_SECONDS", "OutboxStage"]
 
@@ -23,41 +24,53 @@ read 10 s), short enough that a dead worker's entries are retried at the next fl
 
 
 class OutboxStage:
-    """Writes one outbox entry per pending notification, leased to this process."""
+    """Writes one outbox entry per pending notification, leased to this process.
+
+    The entries of one alert go in one write, with the alert's JSON made once: most sends reach one or two
+    destinations with the same alert (a reminder carries its own copy, so it is written on its own).
+    """
 
     name: ClassVar[str] = "outbox"
     batched: ClassVar[bool] = True
     """Writes only through prepared statements: shares the dispatch's store transaction."""
 
     def run(self, dispatch: Dispatch) -> None:
+        pending = dispatch.pending()
+        if not pending:
+            return
         policy = dispatch.routing.defaults
         now = dispatch.now
-        records: dict[
-            int, dict[str, Any]
-        ] = {}  # one JSON form per alert, however many destinations it goes to
-        for notification in dispatch.pending():
-            entry_id = uuid.uuid4().hex
-            record = records.get(id(notification.alert))
-            if record is None:
-                record = records[id(notification.alert)] = notification.alert.to_record()
-            destination = notification.target.destination
-            spec = describe_destination(destination)
-            if spec.reference is None and spec.channel_spec is None:
-                remember_in_process(entry_id, destination)  # type: ignore[arg-type]
-            dispatch.state.outbox.add(
-                entry_id=entry_id,
+        groups: dict[int, tuple[Alert, list[Notification]]] = {}
+        for notification in pending:
+            groups.setdefault(id(notification.alert), (notification.alert, []))[1].append(notification)
+        for alert, notifications in groups.values():
+            deliveries = [self._delivery(notification) for notification in notifications]
+            dispatch.state.outbox.add_many(
+                deliveries,
                 alert_id=dispatch.alert_id,
-                dedup_key=notification.alert.dedup_key,
-                destination=notification.destination,
-                reference=spec.reference,
-                channel_spec=spec.channel_spec,
-                mentions=list(notification.target.mentions) or None,
-                route=notification.target.route,
-                alert=record,
+                dedup_key=alert.dedup_key,
+                alert=alert.to_record(),
                 max_attempts=policy.max_attempts,
                 expires_at=now + policy.max_age,
                 now=now,
                 lease_owner=process_token(),
                 lease_until=now + timedelta(seconds=dispatch.budget + LEASE_SECONDS),
             )
-            notification.outbox_id = entry_id
+            for notification, delivery in zip(notifications, deliveries, strict=True):
+                notification.outbox_id = delivery.entry_id
+
+    @staticmethod
+    def _delivery(notification: Notification) -> NewDelivery:
+        entry_id = new_id()
+        destination = notification.target.destination
+        spec = describe_destination(destination)
+        if spec.reference is None and spec.channel_spec is None:
+            remember_in_process(entry_id, destination)  # type: ignore[arg-type]
+        return NewDelivery(
+            entry_id=entry_id,
+            destination=notification.destination,
+            reference=spec.reference,
+            channel_spec=spec.channel_spec,
+            mentions=list(notification.target.mentions) or None,
+            route=notification.target.route,
+        )

@@ -45,24 +45,30 @@ class Pipeline:
 
     def __init__(self, stages: Sequence[Stage] | None = None) -> None:
         self.stages = list(stages) if stages is not None else default_stages()
+        self._plan: tuple[tuple[Stage, ...], list[list[Stage]]] | None = None
+
+    def _groups(self) -> list[list[Stage]]:
+        """The steps in run order, consecutive batched ones grouped; worked out once per list of steps (it
+        is public and may be changed, so the plan is keyed by its contents)."""
+        stages = tuple(self.stages)
+        if self._plan is not None and self._plan[0] == stages:
+            return self._plan[1]
+        groups: list[list[Stage]] = []
+        for stage in stages:
+            joins = groups and _batched(stage) and _batched(groups[-1][-1])
+            if joins:
+                groups[-1].append(stage)
+            else:
+                groups.append([stage])
+        self._plan = (stages, groups)
+        return groups
 
     def run(self, dispatch: Dispatch) -> SendResult:
-        stages = list(self.stages)
-        index = 0
-        while index < len(stages):
-            stage = stages[index]
-            if stage.name == "route":
-                stage.run(dispatch)  # a routing error is the caller's to see
-                index += 1
-                continue
-            group = [stage]
-            while getattr(group[-1], "batched", False) and index + len(group) < len(stages):
-                following = stages[index + len(group)]
-                if not getattr(following, "batched", False):
-                    break
-                group.append(following)
-            self._run_group(dispatch, group)
-            index += len(group)
+        for group in self._groups():
+            if group[0].name == "route":
+                group[0].run(dispatch)  # a routing error is the caller's to see
+            else:
+                self._run_group(dispatch, group)
         outcomes = [n.outcome for n in dispatch.notifications if n.outcome is not None]
         for notification in dispatch.notifications:
             if notification.outcome is None:  # every step failed for it: say so rather than drop it
@@ -103,6 +109,11 @@ class Pipeline:
             if len(group) > 1:  # the transaction rolled back: nothing of it was written
                 for notification in dispatch.notifications:
                     notification.outbox_id = None
+
+
+def _batched(stage: Stage) -> bool:
+    # Routing runs alone, outside any store transaction: its errors are the caller's to see.
+    return stage.name != "route" and bool(getattr(stage, "batched", False))
 
 
 def _routing_for(routing: object, destinations: Destinations) -> AlertRouting:
