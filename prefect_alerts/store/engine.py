@@ -21,6 +21,13 @@ SQLITE_FILENAME = "prefect_alerts.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long SQLite waits on a lock held by another process before failing."""
 SCHEMA_CREATE_ATTEMPTS = 5
+SQLITE_WAL_CHECKPOINT_PAGES = 4000
+"""Pages the WAL grows to before a commit copies them into the database file (SQLite's default is 1,000).
+
+Every claimed alert writes about 8 pages; a checkpoint fsyncs twice and stalls the commit that triggers it.
+At 4,000 pages (a WAL of up to ~16 MB) checkpoints come 4x less often and copy a hot page once instead of
+four times: 19-23 us per alert instead of 28-37 in bench/dispatch_throughput.py's distinct workload.
+Durability is unchanged: in WAL mode a commit is safe from a crashed process once written to the WAL."""
 
 _ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
@@ -47,6 +54,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     # In WAL mode NORMAL survives a crashed process (only power loss can drop the last commits) and saves an
     # fsync per commit, which is most of the cost of a dedupe claim.
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_PAGES}")
     cursor.close()
 
 

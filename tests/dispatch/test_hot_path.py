@@ -246,3 +246,21 @@ def test_claims_and_entries_agree_for_every_destination_count(
     for index in range(destinations):
         logged = state.log.get(alert.dedup_key, f"webhook:hook-{index}")
         assert logged is not None and logged.claim_id == entries[0].alert_id and logged.suppressed == 1
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_connections_checkpoint_every_4000_pages_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from prefect_alerts.store import get_engine
+    from prefect_alerts.store.engine import SQLITE_WAL_CHECKPOINT_PAGES
+    from prefect_alerts.store.prepared import _connection
+
+    engine = get_engine(f"sqlite:///{tmp_path}/wal.db")
+    with engine.connect() as connection:  # the pool's connections
+        driver = connection.connection.dbapi_connection
+        assert (
+            driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == SQLITE_WAL_CHECKPOINT_PAGES == 4000
+        )
+        assert driver.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert driver.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL, as before
+    hot_path = _connection(engine)  # the prepared statements' per-thread connection
+    assert hot_path.cursor().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 4000
