@@ -160,8 +160,9 @@ class PagerDutyChannel(HTTPChannel):
 
     - ``summary``: ``[ERROR] title: first line of the message`` on one line, at most 1,024 characters.
     - ``severity``: critical, error, warning as they are; info and success as ``info``.
-    - ``source``: the configured ``source``, else the flow run name, flow name or deployment name of the
-      alert's origin, else this machine's hostname.
+    - ``source``: the configured ``source``, else the deployment name, else the flow name of the alert's
+      origin, else this machine's hostname: stable across runs, so PagerDuty's grouping by source groups one
+      pipeline's incidents (the run name, different every run, is in ``custom_details.source``).
     - ``component``: the configured one, else the task name, else the flow name.
     - ``group``: the configured one, else the deployment name, else the flow name.
     - ``class``: the configured one, else ``alert.event`` (``flow_failed``, ``check_failed``...): a small,
@@ -302,9 +303,7 @@ class PagerDutyChannel(HTTPChannel):
         origin = alert.source
         payload: dict[str, Any] = {
             "summary": _summary(alert),
-            "source": _short(
-                self.source or origin.flow_run_name or origin.flow_name or origin.deployment_name
-            )
+            "source": _short(self.source or origin.deployment_name or origin.flow_name)
             or _short(_hostname()),
             "severity": PAGERDUTY_SEVERITY[alert.severity],
             "timestamp": alert.timestamp.isoformat(),

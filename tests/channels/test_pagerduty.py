@@ -112,7 +112,8 @@ def test_trigger_body_as_received(httpserver: HTTPServer, pagerduty: PagerDutyCh
         "custom_details",
     }
     assert payload["summary"] == "[ERROR] Nightly load failed: ValueError: column 'amount' has 1,204 nulls"
-    assert payload["source"] == "happy-otter"
+    # A stable source (the deployment), not the run name that changes every run: PagerDuty groups by it.
+    assert payload["source"] == "etl-prod"
     assert payload["severity"] == "error"
     assert datetime.fromisoformat(payload["timestamp"]) == alert.timestamp
     assert (payload["component"], payload["group"], payload["class"]) == ("load", "etl-prod", "flow_failed")
@@ -667,3 +668,22 @@ def test_from_block_of_a_missing_name_says_how_to_create_it() -> None:
     message = str(info.value)
     assert "'no-such-pagerduty-block'" in message and "'pagerduty-events-v2'" in message
     assert "PagerDutyEventsV2(routing_key=" in message and ".save('no-such-pagerduty-block')" in message
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        (
+            {"flow_name": "etl", "flow_run_name": "spotted-copperhead", "deployment_name": "etl/nightly"},
+            "etl/nightly",
+        ),
+        ({"flow_name": "etl", "flow_run_name": "spotted-copperhead"}, "etl"),
+    ],
+)
+def test_source_is_stable_across_runs_and_the_run_name_is_in_the_details(
+    origin: dict[str, str], expected: str
+) -> None:
+    channel = PagerDutyChannel(routing_key=ROUTING_KEY)
+    body = channel.build_event(Alert(title="failed", source=origin))
+    assert body["payload"]["source"] == expected
+    assert body["payload"]["custom_details"]["source"]["flow_run_name"] == "spotted-copperhead"
