@@ -283,7 +283,9 @@ def test_async_hook_leaves_the_event_loop_free_and_stays_in_budget(
         return elapsed
 
     elapsed = asyncio.run(main())
-    assert elapsed < 0.6 + 2.0, elapsed  # the budget, plus a flow run's own cost
+    # The budget plus a flow run's own cost (seconds on a loaded CI machine), well below the 5 s the black hole
+    # would hold an unbounded send.
+    assert elapsed < 0.6 + 3.5, elapsed
     assert len(ticks) >= 10  # the loop kept serving while delivery waited on the black hole
 
 
