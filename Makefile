@@ -6,7 +6,7 @@ VENV_LOWER := .venv-lower
 LOWER_PINS := prefect==3.8.8 pandas==2.1.0 numpy==1.26.0 scipy==1.16.0 requests==2.31.0 \
 	prefect-slack==0.3.1 prefect-email==0.4.1 jinja2==3.1.6 rich==13.9.4
 
-.PHONY: demo test lint test-lower test-postgres bench bench-hooks bench-drift evidently-reference clean
+.PHONY: demo test lint test-lower test-postgres bench bench-hooks bench-dispatch bench-drift evidently-reference clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench: $(VENV)/.installed
 
 bench-hooks: $(VENV)/.installed
 	$(VENV)/bin/python bench/hook_overhead.py
+
+bench-dispatch: $(VENV)/.installed
+	$(VENV)/bin/python bench/dispatch_throughput.py
 
 # Evidently only for the drift benchmark and the parity fixtures: its own venv (evidently 0.7.23 needs pandas < 3).
 BENCH_EVIDENTLY := bench/.venv-evidently
