@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from prefect_alerts.alert import Alert
 
@@ -68,6 +68,7 @@ class Silence(BaseModel):
     comment: str
     created_at: datetime
     expired_at: datetime | None = None
+    _compiled: Any = PrivateAttr(default=None)
 
     @classmethod
     def from_row(cls, row: Any) -> Silence:
@@ -81,7 +82,11 @@ class Silence(BaseModel):
 
     def matches(self, alert: Alert) -> bool:
         """Whether every matcher matches ``alert``."""
-        return bool(_route_match(self.matchers).matches(alert))
+        # Compiled once per silence object: the pipeline asks every active silence about every alert, and
+        # re-serialising the matchers to find the compiled form cost more than the match itself.
+        if self._compiled is None:
+            self._compiled = _route_match(self.matchers)
+        return bool(self._compiled.matches(alert))
 
     def reason(self) -> str:
         """The suppression reason: ``silenced by s-42 until 14:05 UTC (ana: db migration)``."""
