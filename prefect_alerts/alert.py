@@ -139,6 +139,7 @@ class Source(BaseModel):
     task_name: str | None = None
     task_run_id: str | None = None
     task_run_name: str | None = None
+    work_pool_name: str | None = None
 
     def is_empty(self) -> bool:
         """True when nothing about the origin is known (an alert sent from a plain script)."""

@@ -1,7 +1,8 @@
-"""``send_alert``: the dispatch pipeline, run in order: route, silence, dedupe, outbox, deliver, record.
+"""``send_alert``: the dispatch pipeline, run in order: route, silence, dedupe, storm, outbox, deliver, record,
+follow-ups.
 
-Each step is a :class:`~prefect_alerts.dispatch.stage.Stage`; a later step (storm and incident folding) slots
-in between dedupe and outbox. A step that fails because the store is unreachable is logged and skipped: the
+Each step is a :class:`~prefect_alerts.dispatch.stage.Stage`; folding steps (storm, later incidents) sit
+between dedupe and outbox and leave what goes out instead to the follow-up step. A step that fails because the store is unreachable is logged and skipped: the
 alert is then delivered without that step (a possible duplicate is better than a lost page).
 """
 
@@ -17,18 +18,20 @@ from prefect_alerts.alert import Alert
 from prefect_alerts.channels.base import Channel, get_logger, redact
 from prefect_alerts.dispatch.dedupe import DedupeStage
 from prefect_alerts.dispatch.deliver import DeliverStage
+from prefect_alerts.dispatch.followups import FollowUpStage
 from prefect_alerts.dispatch.models import DestinationOutcome, SendResult
 from prefect_alerts.dispatch.outbox import OutboxStage
 from prefect_alerts.dispatch.record import RecordStage
 from prefect_alerts.dispatch.route import RouteStage
 from prefect_alerts.dispatch.silence import SilenceStage
 from prefect_alerts.dispatch.stage import Clock, Dispatch, DispatchState, Stage, utc_now
+from prefect_alerts.dispatch.storm import StormStage
 from prefect_alerts.store.prepared import batch
 
 if TYPE_CHECKING:
     from prefect_alerts.routing import AlertRouting
 
-__all__ = ["Pipeline", "asend_alert", "default_stages", "send_alert"]
+__all__ = ["Pipeline", "asend_alert", "default_stages", "follow_up_stages", "send_alert"]
 
 logger = get_logger("prefect_alerts.dispatch")
 
@@ -37,7 +40,21 @@ Destinations = Sequence["str | Channel"] | None
 
 def default_stages() -> list[Stage]:
     """The steps ``send_alert`` runs, in order."""
-    return [RouteStage(), SilenceStage(), DedupeStage(), OutboxStage(), DeliverStage(), RecordStage()]
+    return [
+        RouteStage(),
+        SilenceStage(),
+        DedupeStage(),
+        StormStage(),
+        OutboxStage(),
+        DeliverStage(),
+        RecordStage(),
+        FollowUpStage(),
+    ]
+
+
+def follow_up_stages() -> list[Stage]:
+    """The steps a follow-up (a storm summary) runs: its targets are chosen and its send claimed already."""
+    return [SilenceStage(), OutboxStage(), DeliverStage(), RecordStage()]
 
 
 class Pipeline:
@@ -125,7 +142,11 @@ def _routing_for(routing: object, destinations: Destinations) -> AlertRouting:
         base = routing if isinstance(routing, AlertRouting) else None
         if base is None and routing is not None:
             base = resolve_routing(routing)  # type: ignore[arg-type]
-        direct = AlertRouting.direct(list(destinations), defaults=base.defaults if base else None)
+        direct = AlertRouting.direct(
+            list(destinations),
+            defaults=base.defaults if base else None,
+            storm=base.storm if base else None,
+        )
         if base is not None and base.fallback is not None:
             direct = direct.model_copy(update={"fallback": base.fallback})
         return direct

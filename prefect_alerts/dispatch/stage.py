@@ -23,6 +23,7 @@ from prefect_alerts.store.alerts import AlertHistory, SilenceStore
 from prefect_alerts.store.engine import get_engine
 from prefect_alerts.store.notifications import NotificationLog
 from prefect_alerts.store.outbox import Outbox
+from prefect_alerts.store.storms import StormStore
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -63,7 +64,8 @@ def process_token() -> str:
 
 @dataclass
 class DispatchState:
-    """The store the steps read and write: notification log, outbox, history and silences on one engine."""
+    """The store the steps read and write: notification log, outbox, history, silences and storms on one
+    engine."""
 
     engine: Engine
 
@@ -72,6 +74,7 @@ class DispatchState:
         self.outbox = Outbox(self.engine)
         self.history = AlertHistory(self.engine)
         self.silences = SilenceStore(self.engine)
+        self.storms = StormStore(self.engine)
 
     @classmethod
     def default(cls, url: str | None = None) -> DispatchState:

@@ -25,6 +25,7 @@ from prefect_alerts.routing.models import (
     destination_list,
 )
 from prefect_alerts.routing.plan import RoutingPlan
+from prefect_alerts.routing.storm import StormSettings
 
 __all__ = ["AlertRouting", "Sources"]
 
@@ -69,6 +70,10 @@ class AlertRouting(ConfigModel):
         default_factory=lambda: ["console"], description="When no route matched."
     )
     teams: list[Team] = Field(default_factory=list)
+    storm: StormSettings = Field(
+        default_factory=StormSettings,
+        description="Storm folding for every route (a route's own storm: overrides the keys it gives).",
+    )
 
     _plan: RoutingPlan | None = PrivateAttr(default=None)
     _sources: Sources = PrivateAttr(default_factory=Sources)
@@ -81,7 +86,7 @@ class AlertRouting(ConfigModel):
             return obj
         if not isinstance(obj, dict):
             raise RoutingError(
-                "a routing config is a mapping with keys defaults, fallback, routes, default, teams; "
+                "a routing config is a mapping with keys defaults, fallback, routes, default, teams, storm; "
                 f"got {type(obj).__name__}"
             )
         context = context if isinstance(context, dict) else {}
@@ -124,7 +129,7 @@ class AlertRouting(ConfigModel):
         self._plan = self._compile()
 
     def _compile(self) -> RoutingPlan:
-        return RoutingPlan(self.routes, self.default, self.teams, self.defaults)
+        return RoutingPlan(self.routes, self.default, self.teams, self.defaults, self.storm)
 
     # ------------------------------------------------------------------ routing
     def targets(self, alert: Alert) -> list[RouteTarget]:
@@ -144,7 +149,11 @@ class AlertRouting(ConfigModel):
 
     @classmethod
     def direct(
-        cls, destinations: Sequence[Destination] | Destination, *, defaults: RoutingDefaults | None = None
+        cls,
+        destinations: Sequence[Destination] | Destination,
+        *,
+        defaults: RoutingDefaults | None = None,
+        storm: StormSettings | None = None,
     ) -> AlertRouting:
         """A routing that sends every alert to ``destinations``: one route named ``direct``, no default.
 
@@ -161,6 +170,7 @@ class AlertRouting(ConfigModel):
                 "defaults": defaults or RoutingDefaults(),
                 "routes": [{"name": "direct", "destinations": destinations}],
                 "default": [],
+                "storm": storm or StormSettings(),
             },
             context={"source": "destinations=[...]"},
         )
@@ -300,10 +310,12 @@ def _plain(value: Any, where: str) -> Any:
 
 
 def _route_config(route: Route, where: str) -> dict[str, Any]:
-    data = route.model_dump(by_alias=True, exclude_defaults=True, exclude={"match", "destinations"})
+    data = route.model_dump(by_alias=True, exclude_defaults=True, exclude={"match", "destinations", "storm"})
     match = route.match.model_dump(exclude_none=True)
     if match:
         data["match"] = match
+    if route.storm is not None:  # only the keys the route gave: the others follow the top-level storm
+        data["storm"] = route.storm.model_dump(exclude_unset=True)
     data["destinations"] = list(route.destinations)
     if route.repeat_never:
         data["repeat_interval"] = "never"
@@ -319,6 +331,9 @@ def _config_of(routing: AlertRouting) -> dict[str, Any]:
         data["defaults"] = _plain(defaults, "defaults")
     if routing.fallback is not None:
         data["fallback"] = _plain(routing.fallback, "fallback")
+    storm = routing.storm.model_dump(exclude_defaults=True)
+    if storm:
+        data["storm"] = _plain(storm, "storm")
     if routing.routes:
         data["routes"] = [_route_config(route, f"routes[{i}]") for i, route in enumerate(routing.routes)]
     if routing.default != ["console"]:

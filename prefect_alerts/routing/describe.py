@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from prefect_alerts.routing.destinations import reference_key
 from prefect_alerts.routing.durations import format_duration
 from prefect_alerts.routing.plan import CompiledRoute, RoutingPlan
+from prefect_alerts.routing.storm import StormSettings
 
 if TYPE_CHECKING:
     from prefect_alerts.routing.config import AlertRouting
@@ -17,7 +18,7 @@ __all__ = ["describe_routing"]
 def _settings(route: CompiledRoute) -> str:
     if not route.targets:
         return ""
-    _, cooldown, repeat, send_resolved, mentions = route.targets[0][2]
+    _, cooldown, repeat, send_resolved, mentions, storm = route.targets[0][2]
     parts = [
         f"cooldown {format_duration(cooldown)}",
         f"repeat {format_duration(repeat)}",
@@ -27,7 +28,18 @@ def _settings(route: CompiledRoute) -> str:
         parts.append("mentions " + " ".join(mentions))
     if route.continue_:
         parts.append("continue")
+    parts.append(_storm(storm))
     return ", ".join(parts)
+
+
+def _storm(storm: StormSettings) -> str:
+    if not storm.enabled:
+        return "storm off"
+    text = (
+        f"storm after {storm.threshold} in {format_duration(storm.window)} "
+        f"(summary every {format_duration(storm.group_interval)}"
+    )
+    return text + (f", by {' '.join(storm.group_by)})" if storm.group_by else ")")
 
 
 def _route_lines(routes: list[CompiledRoute], indent: str) -> list[str]:
@@ -42,7 +54,7 @@ def _route_lines(routes: list[CompiledRoute], indent: str) -> list[str]:
 
 def describe_routing(routing: AlertRouting) -> str:
     """Each route with its match, destinations and resolved settings; the default, fallback and teams."""
-    plan = RoutingPlan(routing.routes, routing.default, routing.teams, routing.defaults)
+    plan = RoutingPlan(routing.routes, routing.default, routing.teams, routing.defaults, routing.storm)
     d = routing.defaults
     lines = [
         f"defaults: cooldown {format_duration(d.cooldown)}, repeat_interval {format_duration(d.repeat_interval)}, "

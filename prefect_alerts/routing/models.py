@@ -12,6 +12,7 @@ from prefect_alerts.routing.base import ConfigModel
 from prefect_alerts.routing.destinations import normalize_destination, reference_key
 from prefect_alerts.routing.durations import NEVER, parse_duration
 from prefect_alerts.routing.match import RouteMatch
+from prefect_alerts.routing.storm import StormSettings
 
 __all__ = ["Destination", "Route", "RouteTarget", "RoutingDefaults", "Team", "TeamRoutes"]
 
@@ -142,6 +143,9 @@ class Route(ConfigModel):
     send_resolved: bool | None = Field(default=None, description="Overrides defaults.send_resolved.")
     mentions: list[str] = Field(default_factory=list, description="Slack mentions: '<!here>', 'U0123ABC'.")
     continue_: bool = Field(default=False, alias="continue", description="Keep matching later routes.")
+    storm: StormSettings | None = Field(
+        default=None, description="Overrides the keys it gives of the top-level storm settings."
+    )
 
     _repeat_never: bool = PrivateAttr(default=False)
 
@@ -201,6 +205,8 @@ class RouteTarget(ConfigModel):
     repeat_interval: timedelta | None
     send_resolved: bool
     mentions: list[str] = Field(default_factory=list)
+    storm: StormSettings = Field(default_factory=StormSettings)
+    """The route's storm settings (the top-level ``storm:`` with the route's overrides)."""
 
     @property
     def key(self) -> str:

@@ -25,6 +25,7 @@ from prefect_alerts.alert import Alert
 from prefect_alerts.routing.destinations import reference_key
 from prefect_alerts.routing.match import RouteMatch
 from prefect_alerts.routing.models import Destination, Route, RouteTarget, RoutingDefaults, Team
+from prefect_alerts.routing.storm import StormSettings
 
 __all__ = ["CompiledRoute", "RoutingPlan", "compile_routes"]
 
@@ -45,16 +46,20 @@ class CompiledRoute:
         send_resolved: bool,
         mentions: Sequence[str],
         continue_: bool,
+        storm: StormSettings | None = None,
     ) -> None:
         self.name = name
         self.route_match = match if match is not None else RouteMatch()
         self.match = None if match is None or match.is_empty() else match.compiled
         self.continue_ = continue_
-        settings = (name, cooldown, repeat_interval, send_resolved, tuple(mentions))
+        storm = storm if storm is not None else _DEFAULT_STORM
+        settings = (name, cooldown, repeat_interval, send_resolved, tuple(mentions), storm)
         self.targets = [(reference_key(destination), destination, settings) for destination in destinations]
 
     @classmethod
-    def from_route(cls, route: Route, name: str, defaults: RoutingDefaults) -> CompiledRoute:
+    def from_route(
+        cls, route: Route, name: str, defaults: RoutingDefaults, storm: StormSettings | None = None
+    ) -> CompiledRoute:
         return cls(
             route.name or name,
             route.match,
@@ -68,11 +73,16 @@ class CompiledRoute:
             send_resolved=route.send_resolved if route.send_resolved is not None else defaults.send_resolved,
             mentions=route.mentions,
             continue_=route.continue_,
+            storm=(storm or _DEFAULT_STORM).merged(route.storm),
         )
 
     @classmethod
     def catch_all(
-        cls, name: str, destinations: Sequence[Destination], defaults: RoutingDefaults
+        cls,
+        name: str,
+        destinations: Sequence[Destination],
+        defaults: RoutingDefaults,
+        storm: StormSettings | None = None,
     ) -> CompiledRoute:
         return cls(
             name,
@@ -83,28 +93,35 @@ class CompiledRoute:
             send_resolved=defaults.send_resolved,
             mentions=(),
             continue_=False,
+            storm=storm,
         )
 
 
+_DEFAULT_STORM = StormSettings()
+
+
 def compile_routes(
-    routes: Sequence[Route], defaults: RoutingDefaults, prefix: str = ""
+    routes: Sequence[Route], defaults: RoutingDefaults, prefix: str = "", storm: StormSettings | None = None
 ) -> list[CompiledRoute]:
     """Routes in order, unnamed ones named ``routes[i]`` (``team/routes[i]`` inside a team)."""
     return [
-        CompiledRoute.from_route(route, f"{prefix}routes[{i}]", defaults) for i, route in enumerate(routes)
+        CompiledRoute.from_route(route, f"{prefix}routes[{i}]", defaults, storm)
+        for i, route in enumerate(routes)
     ]
 
 
 class _CompiledTeam:
     __slots__ = ("default", "match", "name", "route_match", "routes")
 
-    def __init__(self, team: Team, defaults: RoutingDefaults) -> None:
+    def __init__(self, team: Team, defaults: RoutingDefaults, storm: StormSettings | None = None) -> None:
         self.name = team.name
         self.route_match = team.match
         self.match = team.match.compiled
-        self.routes = compile_routes(team.team_routes, defaults, prefix=f"{team.name}/")
+        self.routes = compile_routes(team.team_routes, defaults, prefix=f"{team.name}/", storm=storm)
         default = team.team_default
-        self.default = CompiledRoute.catch_all(f"{team.name}/default", default, defaults) if default else None
+        self.default = (
+            CompiledRoute.catch_all(f"{team.name}/default", default, defaults, storm) if default else None
+        )
 
 
 def _walk(routes: list[CompiledRoute], alert: Alert, chosen: dict[str, list[Any]]) -> tuple[bool, bool]:
@@ -141,20 +158,22 @@ class RoutingPlan:
         default: Sequence[Destination],
         teams: Sequence[Team],
         defaults: RoutingDefaults,
+        storm: StormSettings | None = None,
     ) -> None:
-        self.routes = compile_routes(routes, defaults)
-        self.default = CompiledRoute.catch_all("default", default, defaults) if default else None
-        self.teams = [_CompiledTeam(team, defaults) for team in teams]
-        self.sources = (routes, default, teams, defaults)
+        self.routes = compile_routes(routes, defaults, storm=storm)
+        self.default = CompiledRoute.catch_all("default", default, defaults, storm) if default else None
+        self.teams = [_CompiledTeam(team, defaults, storm) for team in teams]
+        self.sources = (routes, default, teams, defaults, storm)
 
     def compiled_from(self, routing: Any) -> bool:
         """True when ``routing`` still holds the very parts this plan was compiled from."""
-        routes, default, teams, defaults = self.sources
+        routes, default, teams, defaults, storm = self.sources
         return (
             routing.routes is routes
             and routing.default is default
             and routing.teams is teams
             and routing.defaults is defaults
+            and routing.storm is storm
         )
 
     def targets(self, alert: Alert) -> list[RouteTarget]:
@@ -199,6 +218,7 @@ def _target(destination: Any, settings: tuple[Any, ...], mentions: list[str]) ->
             "repeat_interval": settings[2],
             "send_resolved": settings[3],
             "mentions": mentions,
+            "storm": settings[5],
         },
     )
     _set(target, "__pydantic_fields_set__", set(_TARGET_FIELDS))

@@ -261,3 +261,18 @@ class NotificationLog:
         query = query.order_by(notification_log.c.last_firing_at)
         with self.engine.connect() as connection:
             return [_entry(row) for row in connection.execute(query)]
+
+    def firing_keys(self, dedup_keys: list[str]) -> set[str]:
+        """Which of ``dedup_keys`` are still firing on some destination (a storm's closing count)."""
+        found: set[str] = set()
+        table = notification_log
+        with self.engine.connect() as connection:
+            for start in range(0, len(dedup_keys), 500):  # keep each IN list well under SQLite's limit
+                chunk = dedup_keys[start : start + 500]
+                query = (
+                    select(table.c.dedup_key)
+                    .where(table.c.dedup_key.in_(chunk), table.c.last_status == "firing")
+                    .distinct()
+                )
+                found.update(row.dedup_key for row in connection.execute(query))
+        return found

@@ -154,7 +154,8 @@ class PreparedStatement:
             _drop(self.engine)
             raise
         finally:
-            cursor.close()
+            with contextlib.suppress(Exception):  # after _drop the cursor is closed: keep the real error
+                cursor.close()
 
     def run_many(self, rows: Sequence[Mapping[str, Any]], shared: Mapping[str, Any] | None = None) -> None:
         """Execute once per row with one ``executemany`` (no RETURNING), like :meth:`run` for the transaction.
@@ -179,7 +180,8 @@ class PreparedStatement:
             _drop(self.engine)
             raise
         finally:
-            cursor.close()
+            with contextlib.suppress(Exception):  # after _drop the cursor is closed: keep the real error
+                cursor.close()
 
 
 def _is_default_sqlite_datetime(type_: Any, dialect: Any) -> bool:

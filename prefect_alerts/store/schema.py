@@ -12,6 +12,9 @@ __all__ = [
     "notification_log",
     "outbox",
     "silences",
+    "storm_groups",
+    "storm_members",
+    "storms",
 ]
 
 metadata = MetaData()
@@ -111,6 +114,58 @@ silences = Table(
     Index("ix_prefect_alerts_silences_active", "ends_at"),
 )
 """Time-boxed, matcher-based silences (who, why, until when)."""
+
+storm_groups = Table(
+    "prefect_alerts_storm_groups",
+    metadata,
+    Column("group_key", String(255), primary_key=True, doc="route and group_by values, hashed"),
+    Column("route", String(255), nullable=False),
+    Column("labels", JSON, nullable=False, doc="the group_by values, e.g. {'flow': 'etl'}"),
+    Column("window_started_at", DateTime(timezone=True), nullable=False),
+    Column("alert_count", Integer, nullable=False, doc="alerts counted since window_started_at"),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("storm_id", String(64), nullable=True, doc="the storm in progress, if any"),
+    Column("last_summary_at", DateTime(timezone=True), nullable=True),
+    Column("summary_claim", String(64), nullable=True, doc="the alert id that claimed the last summary"),
+)
+"""One row per storm group: the atomic counter behind storm folding (one upsert per counted alert)."""
+
+storms = Table(
+    "prefect_alerts_storms",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("group_key", String(255), nullable=False),
+    Column("route", String(255), nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False, doc="the start of the window that stormed"),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("destinations", JSON, nullable=False, doc="[{destination, reference}] the summaries went to"),
+    Column("window_seconds", Float, nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Index("ix_prefect_alerts_storms_open", "closed_at"),
+)
+"""Every storm: where its summaries went, so the aggregator can send the closing one."""
+
+storm_members = Table(
+    "prefect_alerts_storm_members",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("group_key", String(255), nullable=False),
+    Column("alert_id", String(64), nullable=False),
+    Column("dedup_key", String(255), nullable=False),
+    Column("storm_id", String(64), nullable=True, doc="the storm it was folded into; None: sent one by one"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("severity_rank", Integer, nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("flow_name", String(255), nullable=True),
+    Column("flow_run_id", String(64), nullable=True),
+    Column("error", String(500), nullable=True, doc="error type and the message's first line"),
+    Column("link", String(2000), nullable=True),
+    Index("ix_prefect_alerts_storm_members_group", "group_key", "created_at"),
+    Index("ix_prefect_alerts_storm_members_key", "dedup_key", "created_at"),
+)
+"""The alerts counted in a storm group: what its summaries list."""
 
 alert_history = Table(
     "prefect_alerts_alert_history",
