@@ -8,9 +8,10 @@ resolves the storm's incident and Slack shows it settled.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prefect_alerts.alert import Alert, AlertStatus, Link, Severity
 from prefect_alerts.dispatch.dedupe import format_duration, format_time
@@ -64,23 +65,38 @@ def member_of(alert: Alert, alert_id: str, storm_id: str | None, now: datetime) 
 
 def _group_text(route: str, labels: dict[str, str]) -> str:
     shown = ", ".join(f"{key}={value or '(none)'}" for key, value in labels.items())
-    return f"route {route!r}" + (f" ({shown})" if shown else "")
+    # "direct" is the route of destinations=[...]: naming it would only puzzle the reader.
+    where = "" if route == "direct" else f"route {route!r}"
+    if shown:
+        where = f"{where} ({shown})" if where else shown
+    return where
 
 
 def _flows(members: Sequence[StormMember]) -> tuple[int, str]:
     counts = Counter(member.flow_name or "(no flow)" for member in members)
-    listed = [f"{name} ({count})" for name, count in counts.most_common(SHOWN_FLOWS)]
+    listed = [name if n == 1 else f"{name} ({n}x)" for name, n in counts.most_common(SHOWN_FLOWS)]
     if len(counts) > SHOWN_FLOWS:
         listed.append(f"and {plural(len(counts) - SHOWN_FLOWS, 'more flow')}")
     return len(counts), ", ".join(listed)
 
 
+_NUMBERS = re.compile(r"\d+")
+
+
 def _errors(members: Sequence[StormMember]) -> list[str]:
-    counts = Counter(member.error or member.title for member in members)
-    first_seen = list(dict.fromkeys(member.error or member.title for member in members))
-    return [
-        f"{error} (x{counts[error]})" if counts[error] > 1 else error for error in first_seen[:SHOWN_ERRORS]
-    ]
+    # Errors that differ only in their numbers (row 17, port 5432, flow 3) are one error: show its first
+    # example and how many alerts had one like it.
+    shapes: dict[str, tuple[str, int]] = {}
+    for member in members:
+        error = member.error or member.title
+        shape = _NUMBERS.sub("#", error)
+        example, seen = shapes.get(shape, (error, 0))
+        shapes[shape] = (example, seen + 1)
+    shown = list(shapes.values())[:SHOWN_ERRORS]
+    lines = [example if n == 1 else f"{example} ({n} alerts like it)" for example, n in shown]
+    if len(shapes) > SHOWN_ERRORS:
+        lines.append(f"and {plural(len(shapes) - SHOWN_ERRORS, 'other error')}")
+    return lines
 
 
 def _links(members: Sequence[StormMember]) -> list[Link]:
@@ -121,21 +137,22 @@ def storm_summary(
     rank = max((member.severity_rank for member in members), default=Severity.WARNING.rank)
     severity = next((s for s in reversed(_RANKED) if s.rank <= rank), Severity.WARNING)
     group = _group_text(route, labels)
+    on_group = f" on {group}" if group else ""
     alerts = plural(count, "alert")
-    lasted = format_duration(now - since)
+    lasted = format_duration(max(now - since, timedelta(seconds=1)))
     if closing:
         still = still_firing or 0
         title = f"Storm over: {alerts} in {plural(flow_count, 'flow')}, {still} still firing"
         lead = (
-            f"The storm {short_id(storm_id)} on {group} is over: no new alert for "
+            f"The storm {short_id(storm_id)}{on_group} is over: no new alert for "
             f"{format_duration(settings.window)}. It lasted {lasted} (since {format_time(since, now)}); "
             f"{still} of its alerts {'is' if still == 1 else 'are'} still firing."
         )
     else:
-        title = f"Alert storm: {alerts} in {lasted} on {group}"
+        title = f"Alert storm: {alerts} in {lasted}{on_group}"
         lead = (
-            f"More than {plural(settings.threshold, 'alert')} fired within {format_duration(settings.window)} "
-            f"on {group}: they are summarised here instead of sent one by one ({sent} sent before the storm, "
+            f"More than {plural(settings.threshold, 'alert')} fired within {format_duration(settings.window)}"
+            f"{on_group}: they are summarised here instead of sent one by one ({sent} sent before the storm, "
             f"{folded} folded into it). This summary is updated at most every "
             f"{format_duration(settings.group_interval)}; a closing summary follows when the storm is over."
         )
