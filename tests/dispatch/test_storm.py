@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 from datetime import timedelta
 
@@ -234,3 +236,47 @@ def test_a_route_overrides_only_the_storm_keys_it_gives() -> None:
     assert AlertRouting.model_validate(routing.to_config()) == routing
     tagged = _failure(1, tags=["team-data", "prod"])
     assert storm_group(tagged, "etl", target.storm)[1] == {"flow": "etl-1", "tag:team-": "team-data"}
+
+
+WORKERS = 4
+PER_WORKER = 10
+
+
+def _raise_distinct_alerts(url: str, hook: str, barrier, errors, worker: int) -> None:  # type: ignore[no-untyped-def]
+    os.environ["PREFECT_ALERTS_DATABASE_URL"] = url
+    from prefect_alerts.channels import SlackChannel as Slack
+
+    slack = Slack(url=hook)
+    barrier.wait(timeout=60)
+    for index in range(PER_WORKER):
+        try:
+            send_alert(_failure(worker * PER_WORKER + index), destinations=[slack])
+        except Exception as exc:  # "database is locked" above all fails the test
+            errors.put(f"worker {worker}: {type(exc).__name__}: {exc}")
+
+
+def test_many_processes_fold_into_one_storm(httpserver: HTTPServer, dispatch_url: str) -> None:
+    httpserver.expect_request("/storm").respond_with_data("ok")
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(WORKERS)
+    errors = context.Queue()
+    workers = [
+        context.Process(
+            target=_raise_distinct_alerts,
+            args=(dispatch_url, httpserver.url_for("/storm"), barrier, errors, index),
+        )
+        for index in range(WORKERS)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    problems = []
+    while not errors.empty():
+        problems.append(errors.get())
+    assert problems == []
+    assert all(worker.exitcode == 0 for worker in workers)
+    texts = [str(received_dict(httpserver, i)) for i in range(len(httpserver.log))]
+    summaries = [text for text in texts if "Alert storm" in text]
+    assert len(texts) - len(summaries) == 10, len(texts)  # the default threshold, across all workers
+    assert len(summaries) == 1
