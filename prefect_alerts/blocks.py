@@ -164,6 +164,7 @@ class AlertWebhook(Block):
         secret_header_name: The header that carries the secret.
         secret_header_value: The secret sent in that header, if any.
         signing_secret: When set, each body is signed with HMAC-SHA256 in `X-Prefect-Alerts-Signature`.
+        body_limit: The largest body in bytes (unset: 64 KiB); see docs/webhook-schema.md.
     """
 
     _block_type_name = "Alert Webhook"
@@ -186,6 +187,11 @@ webhook = AlertWebhook.load("BLOCK_NAME")
     )
     signing_secret: SecretStr | None = Field(
         default=None, description="When set, each body is signed with HMAC-SHA256 using this secret."
+    )
+    body_limit: int | None = Field(
+        default=None,
+        description="The largest body in bytes, at least 4096; unset means 65536 (64 KiB). A larger alert is "
+        "cut to fit and marked truncated.",
     )
 
 

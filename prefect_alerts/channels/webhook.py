@@ -1,16 +1,17 @@
 """A generic JSON webhook: each alert POSTed as a documented, versioned JSON document, optionally signed.
 
 The body is ``{"schema": "prefect-alerts/alert", "version": 1, "alert": {...}}`` (every field is described in
-docs/webhook-schema.md and checked by :data:`WEBHOOK_SCHEMA`). A receiver can authenticate requests by a
-secret header (``Authorization: Bearer ...``) and/or an HMAC-SHA256 signature of the timestamp and the raw
-body, which also stops replays. Use it to feed Opsgenie/Teams bridges, ticketing systems or in-house services.
+docs/webhook-schema.md and checked by :data:`WEBHOOK_SCHEMA`), at most :data:`WEBHOOK_BODY_LIMIT` bytes (64 KiB,
+configurable): a larger alert is cut to fit and says so (``channels/webhook_fit.py``). A receiver can
+authenticate requests by a secret header (``Authorization: Bearer ...``) and/or an HMAC-SHA256 signature of the
+timestamp and the raw body, which also stops replays. Use it to feed Opsgenie/Teams bridges, ticketing systems
+or in-house services.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import time
 from collections.abc import Mapping
@@ -28,15 +29,30 @@ from prefect_alerts.channels.base import (
     register_secret,
     short_body,
 )
+from prefect_alerts.channels.webhook_fit import (
+    WEBHOOK_BODY_LIMIT,
+    WEBHOOK_MIN_BODY_LIMIT,
+    WEBHOOK_NAME_LIMIT,
+    WebhookTruncation,
+    check_body_limit,
+    encode_body,
+    fit_body,
+)
 
 __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "WEBHOOK_BODY_LIMIT",
+    "WEBHOOK_MIN_BODY_LIMIT",
+    "WEBHOOK_NAME_LIMIT",
     "WEBHOOK_SCHEMA",
     "WEBHOOK_SCHEMA_NAME",
     "WEBHOOK_SCHEMA_VERSION",
     "WebhookChannel",
+    "WebhookTruncation",
     "build_body",
+    "encode_body",
+    "fit_body",
     "sign",
     "verify_signature",
 ]
@@ -140,7 +156,20 @@ WEBHOOK_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "truncated": {"const": True},
+        "truncation": {
+            "type": "object",
+            "required": ["limit_bytes", "original_bytes", "cut", "cut_count", "removed"],
+            "properties": {
+                "limit_bytes": {"type": "integer", "minimum": WEBHOOK_MIN_BODY_LIMIT},
+                "original_bytes": {"type": "integer", "minimum": 0},
+                "cut": {"type": "array", "items": {"type": "string", "pattern": "^/alert/"}},
+                "cut_count": {"type": "integer", "minimum": 0},
+                "removed": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}},
+            },
+        },
     },
+    "dependentRequired": {"truncated": ["truncation"], "truncation": ["truncated"]},
 }
 """JSON Schema (draft 2020-12) of the body. Extra properties are allowed everywhere: a receiver must ignore
 fields it does not know, which is what lets us add fields without a new version."""
@@ -163,12 +192,6 @@ def build_body(alert: Alert) -> dict[str, Any]:
     ('prefect-alerts/alert', 1, {'rate': 'NaN'})
     """
     return {"schema": WEBHOOK_SCHEMA_NAME, "version": WEBHOOK_SCHEMA_VERSION, "alert": alert.to_json_dict()}
-
-
-def encode_body(body: Mapping[str, Any]) -> bytes:
-    """The exact bytes sent (and signed): compact UTF-8 JSON. A lone surrogate becomes ``?`` (never raises)."""
-    text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return text.encode("utf-8", "replace")
 
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:
@@ -221,6 +244,8 @@ class WebhookChannel(HTTPChannel):
             ``secret_header_value``).
         name: How results and logs name this channel.
         connect_timeout, read_timeout: Seconds.
+        body_limit: The largest body in bytes (default :data:`WEBHOOK_BODY_LIMIT`, 64 KiB; at least
+            :data:`WEBHOOK_MIN_BODY_LIMIT`). A larger alert is cut to fit, with ``"truncated": true``.
 
     Example:
         ```python
@@ -248,6 +273,7 @@ class WebhookChannel(HTTPChannel):
         name: str | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
+        body_limit: int = WEBHOOK_BODY_LIMIT,
     ) -> None:
         # Secrets first: nothing below may echo them, but registering early masks them in any later error.
         register_secret(secret_header_value, signing_secret)
@@ -266,6 +292,7 @@ class WebhookChannel(HTTPChannel):
             url, name=name, connect_timeout=connect_timeout, read_timeout=read_timeout, headers=all_headers
         )
         self.secret_header_name = secret_header_name if secret_header_value is not None else None
+        self.body_limit = check_body_limit(body_limit)
         self._signing_secret = signing_secret
 
     @property
@@ -283,7 +310,8 @@ class WebhookChannel(HTTPChannel):
     def from_block(cls, block_name: str, /, **kwargs: Any) -> WebhookChannel:
         """Build from a saved :class:`~prefect_alerts.blocks.AlertWebhook` block (slug ``alert-webhook``).
 
-        Keyword arguments go to the constructor (``headers``, ``name``, timeouts) and win over the block.
+        Keyword arguments go to the constructor (``headers``, ``name``, timeouts, ``body_limit``) and win over
+        the block.
         """
         from prefect_alerts.blocks import AlertWebhook
 
@@ -301,12 +329,17 @@ class WebhookChannel(HTTPChannel):
             kwargs.setdefault("secret_header_value", block.secret_header_value.get_secret_value())
         if block.signing_secret is not None:
             kwargs.setdefault("signing_secret", block.signing_secret.get_secret_value())
+        if block.body_limit is not None and "body_limit" not in kwargs:
+            try:
+                kwargs["body_limit"] = check_body_limit(block.body_limit)
+            except ValueError as exc:  # name the block, so the user knows which one to fix
+                raise ValueError(f"alert-webhook block {block_name!r}: {exc}") from None
         return cls(block.url.get_secret_value(), **kwargs)
 
     # ------------------------------------------------------------------ payload
     def build_payload(self, alert: Alert) -> dict[str, Any]:
-        """The JSON body for ``alert`` (see :func:`build_body` and docs/webhook-schema.md)."""
-        return build_body(alert)
+        """The JSON body for ``alert``, fitted to :attr:`body_limit` (see :func:`build_body`, :func:`fit_body`)."""
+        return fit_body(build_body(alert), self.body_limit)[0]
 
     def signature_headers(self, data: bytes, timestamp: int | None = None) -> dict[str, str]:
         """The timestamp and signature headers for ``data``; empty when no signing secret is set."""
@@ -329,8 +362,7 @@ class WebhookChannel(HTTPChannel):
         return "failed", f"{reason}: HTTP {reply.status_code} {short_body(reply.body)}".rstrip(), None
 
     def send(self, alert: Alert) -> DeliveryResult:
-        body = self.build_payload(alert)
-        data = encode_body(body)
+        body, data = fit_body(build_body(alert), self.body_limit)
         return self.deliver_json(alert, body, self.classify, headers=self.signature_headers(data), data=data)
 
 
