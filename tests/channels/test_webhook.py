@@ -117,6 +117,7 @@ def test_body_is_the_versioned_alert_document(httpserver: HTTPServer, hook: Webh
                 "task_name": None,
                 "task_run_id": None,
                 "task_run_name": None,
+                "work_pool_name": None,
             },
             "error_type": "ValueError",
             "timestamp": "2026-11-25T03:12:45+00:00",
