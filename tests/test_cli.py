@@ -44,6 +44,16 @@ def test_bad_arguments_exit_2_with_a_reason(
     assert complaint in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("severity", ["fatal", "", "ERRORS"])
+def test_a_bad_severity_lists_the_allowed_values(capsys: pytest.CaptureFixture[str], severity: str) -> None:
+    from prefect_alerts.alert import Severity
+
+    assert main(["send", "x", "-s", severity]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "--severity" in err and "use one of: " + ", ".join(level.value for level in Severity) in err
+    assert "validation error" not in err and "input_value" not in err  # not pydantic's raw text
+
+
 @pytest.mark.usefixtures("prefect_server")
 def test_send_through_a_saved_block_and_exit_codes(
     httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]

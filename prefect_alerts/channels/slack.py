@@ -126,16 +126,19 @@ class SlackChannel(HTTPChannel):
 
     @classmethod
     def from_block(cls, name: str, /, **kwargs: Any) -> SlackChannel:
-        """Build from a saved Slack webhook block: Prefect's ``slack-webhook`` or prefect-slack's
-        ``slack-incoming-webhook`` (``"slack-webhook/name"`` picks the type when both exist)."""
+        """Build from a saved Slack webhook block: prefect-slack's ``slack-incoming-webhook`` (what
+        ``blocks/setup_blocks.py`` saves) or Prefect's core ``slack-webhook``. When both exist under one name the
+        prefect-slack one wins, so re-running the set-up script updates the URL; ``"slack-webhook/name"`` picks
+        the core one."""
         from prefect.blocks.notifications import SlackWebhook as CoreSlackWebhook
         from prefect_slack import SlackWebhook as PrefectSlackWebhook
 
         block = load_block(
             name,
-            [CoreSlackWebhook, PrefectSlackWebhook],
+            # prefect-slack's first: loading the core block builds an apprise client, which logs the URL.
+            [PrefectSlackWebhook, CoreSlackWebhook],
             how_to_create=(
-                "`from prefect.blocks.notifications import SlackWebhook; "
+                "`from prefect_slack import SlackWebhook; "
                 "SlackWebhook(url='https://hooks.slack.com/services/...').save('{name}')`"
             ),
         )
