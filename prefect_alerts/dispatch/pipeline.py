@@ -1,8 +1,8 @@
-"""``send_alert``: the dispatch pipeline, run in order: route, silence, dedupe, storm, outbox, deliver, record,
-follow-ups.
+"""``send_alert``: the dispatch pipeline, run in order: route, silence, dedupe, incident, storm, outbox, deliver,
+record, follow-ups.
 
-Each step is a :class:`~prefect_alerts.dispatch.stage.Stage`; folding steps (storm, later incidents) sit
-between dedupe and outbox and leave what goes out instead to the follow-up step. A step that fails because the store is unreachable is logged and skipped: the
+Each step is a :class:`~prefect_alerts.dispatch.stage.Stage`; the folding steps (incident, storm) sit between
+dedupe and outbox and leave what goes out instead to the follow-up step. A step that fails because the store is unreachable is logged and skipped: the
 alert is then delivered without that step (a possible duplicate is better than a lost page).
 """
 
@@ -19,6 +19,7 @@ from prefect_alerts.channels.base import Channel, get_logger, redact
 from prefect_alerts.dispatch.dedupe import DedupeStage
 from prefect_alerts.dispatch.deliver import DeliverStage
 from prefect_alerts.dispatch.followups import FollowUpStage
+from prefect_alerts.dispatch.incident import IncidentStage
 from prefect_alerts.dispatch.models import DestinationOutcome, SendResult
 from prefect_alerts.dispatch.outbox import OutboxStage
 from prefect_alerts.dispatch.record import RecordStage
@@ -44,6 +45,7 @@ def default_stages() -> list[Stage]:
         RouteStage(),
         SilenceStage(),
         DedupeStage(),
+        IncidentStage(),
         StormStage(),
         OutboxStage(),
         DeliverStage(),

@@ -21,6 +21,7 @@ from prefect_alerts.alert import Alert
 from prefect_alerts.dispatch.models import DestinationOutcome, OutcomeStatus
 from prefect_alerts.store.alerts import AlertHistory, SilenceStore
 from prefect_alerts.store.engine import get_engine
+from prefect_alerts.store.incidents import IncidentStore
 from prefect_alerts.store.notifications import NotificationLog
 from prefect_alerts.store.outbox import Outbox
 from prefect_alerts.store.storms import StormStore
@@ -64,8 +65,8 @@ def process_token() -> str:
 
 @dataclass
 class DispatchState:
-    """The store the steps read and write: notification log, outbox, history, silences and storms on one
-    engine."""
+    """The store the steps read and write: notification log, outbox, history, silences, storms and incidents
+    on one engine."""
 
     engine: Engine
 
@@ -75,6 +76,7 @@ class DispatchState:
         self.history = AlertHistory(self.engine)
         self.silences = SilenceStore(self.engine)
         self.storms = StormStore(self.engine)
+        self.incidents = IncidentStore(self.engine)
 
     @classmethod
     def default(cls, url: str | None = None) -> DispatchState:

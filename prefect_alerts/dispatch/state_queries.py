@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect_alerts.alert import Alert
 from prefect_alerts.dispatch.stage import DispatchState
 
-__all__ = ["firing_alerts"]
+__all__ = ["failed_incident_keys", "firing_alerts"]
 
 
 def firing_alerts(
@@ -41,3 +41,23 @@ def firing_alerts(
         if record is not None:
             seen[entry.dedup_key] = Alert.from_record(record)
     return list(seen.values())
+
+
+def failed_incident_keys(
+    flow_name: str | None = None,
+    deployment_name: str | None = None,
+    *,
+    state: DispatchState | None = None,
+) -> set[str]:
+    """Dedup keys of the incidents of this flow/deployment whose run failed (their first alert may be a failed
+    check): the run-health keys a recovery resolves besides the run-health alerts themselves.
+
+    Example:
+        ```python
+        from prefect_alerts.dispatch.state_queries import failed_incident_keys
+
+        failed_incident_keys(flow_name="price-scrape")  # {"5d436cac..."}: the failed check that opened it
+        ```
+    """
+    state = state or DispatchState.default()
+    return state.incidents.failed_run_keys(flow_name=flow_name, deployment_name=deployment_name)

@@ -233,6 +233,7 @@ def alert_on_cancellation(
 # completion: resolve what was firing, optionally say so -----------------------------------------------------
 def _on_completion(hook: AlertHook, call: HookCall) -> None:
     from prefect_alerts.dispatch import firing_alerts
+    from prefect_alerts.dispatch.state_queries import failed_incident_keys
 
     state = call.state
     if not state.is_completed():
@@ -246,10 +247,14 @@ def _on_completion(hook: AlertHook, call: HookCall) -> None:
         source = facts.source
         skip = fired_in_run(source.flow_run_id) if source.flow_run_id else set()
         events = settings["resolve_events"]
+        # A failed run's incident may have opened with a failed check: its key stands for the run's failure.
+        incident_keys = (
+            failed_incident_keys(source.flow_name, source.deployment_name) if call.kind == "flow" else set()
+        )
         for alert in firing_alerts(flow_name=source.flow_name):
             origin = alert.source
             if (
-                alert.event not in events
+                (alert.event not in events and alert.dedup_key not in incident_keys)
                 or alert.dedup_key in skip
                 or origin.flow_name != source.flow_name
                 or origin.deployment_name != source.deployment_name

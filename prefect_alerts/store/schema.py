@@ -8,6 +8,7 @@ __all__ = [
     "alert_history",
     "check_history",
     "check_results",
+    "incidents",
     "metadata",
     "notification_log",
     "outbox",
@@ -166,6 +167,26 @@ storm_members = Table(
     Index("ix_prefect_alerts_storm_members_key", "dedup_key", "created_at"),
 )
 """The alerts counted in a storm group: what its summaries list."""
+
+incidents = Table(
+    "prefect_alerts_incidents",
+    metadata,
+    Column("flow_run_id", String(64), primary_key=True),
+    Column("destination", String(255), primary_key=True, doc="the destination's key"),
+    Column("incident_key", String(255), nullable=False, doc="the dedup key the first alert was sent with"),
+    Column("opened_by", String(64), nullable=False, doc="the alert id of the run's first alert there"),
+    Column("title", String(500), nullable=False, doc="the first alert's title"),
+    Column("severity_rank", Integer, nullable=False, doc="the highest severity sent so far"),
+    Column("previous_rank", Integer, nullable=False, doc="severity_rank before the last alert"),
+    Column("alerts", Integer, nullable=False, doc="alerts of the run to this destination"),
+    Column("run_failed", Boolean, nullable=False, doc="a task or flow failure of the run is in it"),
+    Column("flow_name", String(255), nullable=True),
+    Column("deployment_name", String(255), nullable=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_prefect_alerts_incidents_flow", "flow_name", "deployment_name", "run_failed"),
+)
+"""One incident per flow run and destination: the first alert pages, the later ones follow it."""
 
 alert_history = Table(
     "prefect_alerts_alert_history",

@@ -92,11 +92,13 @@ def test_retries_then_failure_sends_one_alert(
     nightly(return_state=True)
     assert len(attempts) == 6  # 2 flow attempts x 3 task attempts
     titles = [post["blocks"][0]["text"]["text"] for post in slack_posts(httpserver)]
-    # One task alert per task run (each after its last retry), one flow alert after the flow's last retry.
+    # One alert per task run (each after its last retry), one after the flow's last retry: one flow run, so
+    # one incident. The first task alert pages; the second task run's folds silently into the incident, and
+    # the flow's failure is its one follow-up.
     assert titles == [
         "🔴 ERROR: Task 'flaky' failed after 3 attempts: ConnectionResetError",
-        "🔴 ERROR: Task 'flaky' failed after 3 attempts: ConnectionResetError",
-        "🔴 ERROR: Flow 'nightly' failed: ConnectionResetError",
+        "🔴 ERROR: Flow 'nightly' failed: ConnectionResetError "
+        "(after: Task 'flaky' failed after 3 attempts: ConnectionResetError)",
     ]
     assert field_texts(slack_posts(httpserver)[-1])["attempt"] == "2 of 2"
 
