@@ -1,5 +1,5 @@
 """``send_alert``: the dispatch pipeline, run in order: route, silence, dedupe, incident, storm, outbox, deliver,
-record, follow-ups.
+actions, record, follow-ups.
 
 Each step is a :class:`~prefect_alerts.dispatch.stage.Stage`; the folding steps (incident, storm) sit between
 dedupe and outbox and leave what goes out instead to the follow-up step. A step that fails because the store is unreachable is logged and skipped: the
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from prefect_alerts.alert import Alert
 from prefect_alerts.channels.base import Channel, get_logger, redact
+from prefect_alerts.dispatch.actions import ActionStage
 from prefect_alerts.dispatch.dedupe import DedupeStage
 from prefect_alerts.dispatch.deliver import DeliverStage
 from prefect_alerts.dispatch.followups import FollowUpStage
@@ -49,6 +50,7 @@ def default_stages() -> list[Stage]:
         StormStage(),
         OutboxStage(),
         DeliverStage(),
+        ActionStage(),
         RecordStage(),
         FollowUpStage(),
     ]

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, Validation
 
 from prefect_alerts.alert import Alert
 from prefect_alerts.channels.base import Channel
+from prefect_alerts.routing.actions import Action
 from prefect_alerts.routing.base import ConfigModel
 from prefect_alerts.routing.destinations import check_references, normalize_destination, reference_key
 from prefect_alerts.routing.durations import format_duration
@@ -132,6 +133,19 @@ class AlertRouting(ConfigModel):
         return RoutingPlan(self.routes, self.default, self.teams, self.defaults, self.storm)
 
     # ------------------------------------------------------------------ routing
+    def actions(self, alert: Alert) -> list[tuple[str, timedelta, Action]]:
+        """``(route, cooldown, action)`` for every action of the routes ``alert`` matches (none: ``[]``).
+
+        >>> routing = AlertRouting(routes=[{"match": {"event": "drift_detected"}, "destinations": ["console"],
+        ...     "actions": [{"run_deployment": "retrain/nightly"}]}])
+        >>> [action.key for _, _, action in routing.actions(Alert(title="x", event="drift_detected"))]
+        ['action:run_deployment:retrain/nightly']
+        """
+        plan = self.__pydantic_private__["_plan"]  # type: ignore[index]
+        if plan is None or not plan.compiled_from(self):
+            plan = self._plan = self._compile()
+        return plan.matched_actions(alert)
+
     def targets(self, alert: Alert) -> list[RouteTarget]:
         """The destinations for ``alert``, one :class:`RouteTarget` each, with their route's settings.
 
@@ -310,10 +324,17 @@ def _plain(value: Any, where: str) -> Any:
 
 
 def _route_config(route: Route, where: str) -> dict[str, Any]:
-    data = route.model_dump(by_alias=True, exclude_defaults=True, exclude={"match", "destinations", "storm"})
+    data = route.model_dump(
+        by_alias=True, exclude_defaults=True, exclude={"match", "destinations", "storm", "actions"}
+    )
     match = route.match.model_dump(exclude_none=True)
     if match:
         data["match"] = match
+    if route.actions:
+        data["actions"] = [
+            {action.kind: action.model_dump(exclude={"kind"}, exclude_defaults=True)}
+            for action in route.actions
+        ]
     if route.storm is not None:  # only the keys the route gave: the others follow the top-level storm
         data["storm"] = route.storm.model_dump(exclude_unset=True)
     data["destinations"] = list(route.destinations)

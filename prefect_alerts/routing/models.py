@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from prefect_alerts.channels.base import Channel
+from prefect_alerts.routing.actions import Action, parse_actions
 from prefect_alerts.routing.base import ConfigModel
 from prefect_alerts.routing.destinations import normalize_destination, reference_key
 from prefect_alerts.routing.durations import NEVER, parse_duration
@@ -146,6 +147,9 @@ class Route(ConfigModel):
     storm: StormSettings | None = Field(
         default=None, description="Overrides the keys it gives of the top-level storm settings."
     )
+    actions: list[Action] = Field(
+        default_factory=list, description="Run a deployment, pause a schedule: see routing/actions.py."
+    )
 
     _repeat_never: bool = PrivateAttr(default=False)
 
@@ -175,6 +179,11 @@ class Route(ConfigModel):
     @classmethod
     def _check_mentions(cls, value: Any) -> Any:
         return _mentions(value)
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _check_actions(cls, value: Any) -> Any:
+        return parse_actions(value)
 
     def model_post_init(self, __context: Any) -> None:
         # "repeat_interval: never" (None, given) differs from "not given" (the default applies).

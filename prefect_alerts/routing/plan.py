@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from prefect_alerts.alert import Alert
+from prefect_alerts.routing.actions import Action
 from prefect_alerts.routing.destinations import reference_key
 from prefect_alerts.routing.match import RouteMatch
 from prefect_alerts.routing.models import Destination, Route, RouteTarget, RoutingDefaults, Team
@@ -33,7 +34,7 @@ __all__ = ["CompiledRoute", "RoutingPlan", "compile_routes"]
 class CompiledRoute:
     """One route with its settings resolved: ``(key, destination, settings)`` per destination."""
 
-    __slots__ = ("continue_", "match", "name", "route_match", "targets")
+    __slots__ = ("actions", "continue_", "cooldown", "match", "name", "route_match", "targets")
 
     def __init__(
         self,
@@ -47,8 +48,11 @@ class CompiledRoute:
         mentions: Sequence[str],
         continue_: bool,
         storm: StormSettings | None = None,
+        actions: Sequence[Action] = (),
     ) -> None:
         self.name = name
+        self.actions = list(actions)
+        self.cooldown = cooldown
         self.route_match = match if match is not None else RouteMatch()
         self.match = None if match is None or match.is_empty() else match.compiled
         self.continue_ = continue_
@@ -74,6 +78,7 @@ class CompiledRoute:
             mentions=route.mentions,
             continue_=route.continue_,
             storm=(storm or _DEFAULT_STORM).merged(route.storm),
+            actions=route.actions,
         )
 
     @classmethod
@@ -147,10 +152,24 @@ def _add(route: CompiledRoute, chosen: dict[str, list[Any]]) -> None:
             existing[2] = extra
 
 
+def _walk_routes(
+    routes: list[CompiledRoute], alert: Alert, matched: list[CompiledRoute]
+) -> tuple[bool, bool]:
+    """:func:`_walk`, collecting the matched routes themselves (for their actions)."""
+    found = False
+    for route in routes:
+        if route.match is None or route.match.matches(alert):
+            found = True
+            matched.append(route)
+            if not route.continue_:
+                return True, True
+    return found, False
+
+
 class RoutingPlan:
     """The compiled routing: teams, global routes, the default."""
 
-    __slots__ = ("default", "routes", "sources", "teams")
+    __slots__ = ("default", "has_actions", "routes", "sources", "teams")
 
     def __init__(
         self,
@@ -164,6 +183,9 @@ class RoutingPlan:
         self.default = CompiledRoute.catch_all("default", default, defaults, storm) if default else None
         self.teams = [_CompiledTeam(team, defaults, storm) for team in teams]
         self.sources = (routes, default, teams, defaults, storm)
+        self.has_actions = any(route.actions for route in self.routes) or any(
+            route.actions for team in self.teams for route in team.routes
+        )
 
     def compiled_from(self, routing: Any) -> bool:
         """True when ``routing`` still holds the very parts this plan was compiled from."""
@@ -175,6 +197,21 @@ class RoutingPlan:
             and routing.defaults is defaults
             and routing.storm is storm
         )
+
+    def matched_actions(self, alert: Alert) -> list[tuple[str, timedelta, Action]]:
+        """``(route name, route cooldown, action)`` for the actions of the routes ``alert`` matches, in the
+        order :meth:`targets` walks them (teams first)."""
+        if not self.has_actions:
+            return []
+        matched: list[CompiledRoute] = []
+        settled = False
+        for team in self.teams:
+            if team.match.matches(alert):
+                _, team_settled = _walk_routes(team.routes, alert, matched)
+                settled = settled or team_settled or (team.default is not None and not team_settled)
+        if not settled:
+            _walk_routes(self.routes, alert, matched)
+        return [(route.name, route.cooldown, action) for route in matched for action in route.actions]
 
     def targets(self, alert: Alert) -> list[RouteTarget]:
         chosen: dict[str, list[Any]] = {}
