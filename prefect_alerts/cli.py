@@ -133,6 +133,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "--name", default="default", help="the block name (default: default, which every worker reads)"
     )
 
+    status = commands.add_parser(
+        "status", help="is alerting healthy: the aggregator's last heartbeat, the outbox, storms, silences"
+    )
+    status.add_argument(
+        "--max-age", default="15m", help="a heartbeat older than this is a problem (default 15m: 3 runs)"
+    )
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
     commands.add_parser("channels", help="list the channel kinds and the block types each loads")
     commands.add_parser("version", help="print the version")
     return parser
@@ -300,6 +307,23 @@ def _config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    from prefect_alerts.routing import RoutingError, parse_duration
+    from prefect_alerts.status import system_status
+
+    try:
+        max_age = parse_duration(args.max_age)
+    except RoutingError as exc:
+        print(f"prefect-alerts: --max-age: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    status = system_status(max_age=max_age)
+    if args.json:
+        print(json.dumps({**status.model_dump(mode="json"), "healthy": status.healthy}, indent=2))
+    else:
+        print(status.render())
+    return 0 if status.healthy else EXIT_FAILED
+
+
 def _channels() -> int:
     from prefect_alerts.channels.registry import CHANNEL_KINDS
 
@@ -321,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command == "send":
         return _send(args)
-    handlers = {"flush": _flush, "outbox": _outbox, "silence": _silence, "config": _config}
+    handlers = {"flush": _flush, "outbox": _outbox, "silence": _silence, "config": _config, "status": _status}
     if args.command in handlers:
         return handlers[args.command](args)
     if args.command == "channels":

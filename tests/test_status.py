@@ -1,0 +1,99 @@
+"""``prefect-alerts status``: the aggregator's heartbeat read from the real test server, the local store."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from prefect_alerts.cli import EXIT_FAILED, EXIT_USAGE, main
+from prefect_alerts.dispatch import DispatchState
+from prefect_alerts.status import HEARTBEAT_EVENT, last_heartbeat, system_status
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DispatchState:
+    url = f"sqlite:///{tmp_path}/status.db"
+    monkeypatch.setenv("PREFECT_ALERTS_DATABASE_URL", url)
+    return DispatchState.default(url)
+
+
+def _emit_heartbeat(marker: str) -> datetime:
+    from prefect.events import emit_event
+    from prefect.events.worker import EventsWorker
+
+    emit_event(
+        event=HEARTBEAT_EVENT,
+        resource={"prefect.resource.id": "prefect-alerts.aggregator"},
+        payload={"marker": marker, "swept": 3},
+    )
+    EventsWorker.drain_all()
+    return datetime.now(timezone.utc)
+
+
+def _wait_for_heartbeat(marker: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        beat = last_heartbeat()
+        if beat is not None and beat.payload.get("marker") == marker:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the heartbeat {marker} never reached the server")
+
+
+def test_no_heartbeat_is_a_problem_that_says_how_to_fix_it(state: DispatchState) -> None:
+    long_ago = datetime(2020, 1, 1, tzinfo=timezone.utc)  # nothing from this test session is that old
+    status = system_status(long_ago, state=state)
+    assert status.heartbeat is None and not status.healthy
+    text = status.render()
+    assert text.startswith("PROBLEM aggregator: no heartbeat in the last 7 days")
+    assert "aggregator_flow.serve(" in text
+
+
+def test_a_fresh_heartbeat_is_healthy_and_a_stale_one_is_not(
+    state: DispatchState, capsys: pytest.CaptureFixture[str]
+) -> None:
+    marker = uuid.uuid4().hex
+    _emit_heartbeat(marker)
+    _wait_for_heartbeat(marker)
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ok      aggregator: last heartbeat ")
+    assert main(["status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["healthy"] is True and data["heartbeat"]["payload"]["marker"] == marker
+
+    later = datetime.now(timezone.utc) + timedelta(minutes=20)
+    stale = system_status(later, state=state)
+    assert not stale.healthy
+    assert "older than 15m: is its deployment paused" in stale.render()
+    assert system_status(later, max_age=timedelta(hours=1), state=state).healthy
+
+
+def test_dead_letters_make_it_unhealthy(
+    state: DispatchState, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prefect_alerts import Alert, send_alert
+    from prefect_alerts.channels import SlackChannel
+
+    marker = uuid.uuid4().hex
+    _emit_heartbeat(marker)
+    _wait_for_heartbeat(marker)
+    # Slack's "this webhook is gone" (404 no_service): the delivery is dead at once.
+    httpserver.expect_request("/gone", method="POST").respond_with_data("no_service", status=404)
+    send_alert(Alert(title="x"), destinations=[SlackChannel(url=httpserver.url_for("/gone"))], state=state)
+    assert state.outbox.counts().get("dead") == 1
+    assert main(["status"]) == EXIT_FAILED
+    assert "PROBLEM outbox: 1 dead letter; see prefect-alerts outbox --dead" in capsys.readouterr().out
+
+
+def test_a_bad_max_age_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--max-age", "soon"]) == EXIT_USAGE
+    assert "--max-age" in capsys.readouterr().err
