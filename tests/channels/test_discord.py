@@ -103,7 +103,8 @@ def _assert_within_limits(payload: dict[str, Any]) -> None:
 
 @pytest.fixture
 def discord(httpserver: HTTPServer) -> DiscordChannel:
-    return DiscordChannel(httpserver.url_for(WEBHOOK_PATH), read_timeout=0.5)
+    # A generous read timeout: a loaded CI machine can take more than half a second to answer.
+    return DiscordChannel(httpserver.url_for(WEBHOOK_PATH), read_timeout=10)
 
 
 # ---------------------------------------------------------------------------------------------------------
