@@ -5,7 +5,8 @@ Each action is claimed like a notification (destination ``action:<kind>:<deploym
 route cooldown for the same dedup key (the notification log), so many workers and repeats never run it twice.
 Its outcome is one more :class:`~prefect_alerts.dispatch.models.DestinationOutcome` of the alert (delivered
 "started run 'brave-fox' of retrain/nightly", suppressed with the reason, or dead with the error) and a
-follow-up message to the chat and email destinations the alert reached. Silenced and resolved alerts run
+follow-up message to the chat and email destinations the alert reached; a later incident follow-up of the
+same run names it again (:func:`~prefect_alerts.dispatch.incident.actions_taken`). Silenced and resolved alerts run
 nothing. An action never raises into the pipeline and is bounded in time.
 """
 

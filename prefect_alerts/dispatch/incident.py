@@ -14,17 +14,21 @@ then the flow's failure: one incident, not three pages. Per flow run and destina
     ``flow_timeout``, ``flow_crashed``) or when the later alert is worse than every earlier one: "Flow 'price-scrape' failed: KeyError (after: Data quality check failed: 12% nulls in
     price)". Other later alerts (the failed task after its failed check) are folded silently: the flow's
     follow-up tells the rest.
+  - each follow-up (and update) also names what the routes' actions already did for the run ("Action: started
+    run 'brave-fox' of retrain/nightly"), read from the outcome the action's claim recorded.
 - a second failed check of the run is sent as usual (it is news of its own); slow runs, SLA breaches,
   return-value checks, cancellations and manual notices stay outside incidents;
 - when the run's first alert was itself folded into a storm, later alerts fold without follow-ups: the storm's
   summary speaks for the run.
 
-A resolve whose firing alert was folded here (it was never sent on its own) is suppressed with the reason; the
-incident's own key resolves where the first alert went. Alerts with no flow run (a script, the CLI) pass.
+A resolve whose firing alert was folded here (it was never sent on its own) is suppressed with the reason, which
+still closes its key (a recovery sends one for every key still firing); the incident's own key resolves where
+the first alert went. Alerts with no flow run (a script, the CLI) pass.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from prefect_alerts.alert import Alert, Severity
@@ -34,7 +38,14 @@ from prefect_alerts.dispatch.stage import Dispatch, Notification
 from prefect_alerts.dispatch.storm_summary import STORM_EVENT, short_id
 from prefect_alerts.store.incidents import IncidentClaim
 
-__all__ = ["FLOW_OUTCOME_EVENTS", "FOLDED_EVENTS", "OUTSIDE_INCIDENTS", "IncidentStage", "incident_follow_up"]
+__all__ = [
+    "FLOW_OUTCOME_EVENTS",
+    "FOLDED_EVENTS",
+    "OUTSIDE_INCIDENTS",
+    "IncidentStage",
+    "actions_taken",
+    "incident_follow_up",
+]
 
 FLOW_OUTCOME_EVENTS = frozenset({"flow_failed", "flow_timeout", "flow_crashed"})
 """A later alert with one of these events ends the run's story: chat and email get it as a follow-up."""
@@ -53,6 +64,10 @@ PAGING_KINDS = frozenset({"pagerduty"})
 
 _BY_RANK = {severity.rank: severity for severity in Severity}
 
+ACTION_PREFIX = "action:"
+"""How an action's claims and outcomes name it: ``action:run_deployment:retrain/nightly``."""
+_DEAD_LEAD = "the action failed: "
+
 
 def _kind(notification: Notification) -> str:
     destination = notification.target.destination
@@ -61,18 +76,44 @@ def _kind(notification: Notification) -> str:
     return str(getattr(destination, "kind", ""))
 
 
-def incident_follow_up(alert: Alert, claim: IncidentClaim, *, paging: bool) -> Alert:
+def actions_taken(dispatch: Dispatch, flow_run_id: str) -> list[str]:
+    """What the routes' actions did for this flow run so far, one line each ("Action: started run 'brave-fox'
+    of retrain/nightly"): the alert that claimed each action for the run's incident recorded its outcome."""
+    openers = dispatch.state.incidents.openers(flow_run_id, ACTION_PREFIX)
+    outcomes = dispatch.state.history.outcomes_by_id(set(openers.values()))
+    lines = []
+    for action, alert_id in sorted(openers.items()):
+        for outcome in outcomes.get(alert_id, []):
+            if outcome.get("destination") != action:
+                continue
+            reason = str(outcome.get("reason") or "")
+            if outcome.get("status") == "delivered":
+                lines.append(f"Action: {reason}")
+            elif outcome.get("status") == "dead":
+                lines.append(
+                    f"Action {action[len(ACTION_PREFIX) :]} failed: {reason.removeprefix(_DEAD_LEAD)}"
+                )
+    return lines
+
+
+def incident_follow_up(
+    alert: Alert, claim: IncidentClaim, *, paging: bool, actions: Sequence[str] = ()
+) -> Alert:
     """The later ``alert`` as its incident's follow-up: under the incident's dedup key, naming what it follows.
 
     ``paging``: for PagerDuty, at the highest severity the run reached (an escalation of the same incident).
+    ``actions``: what the routes' actions already did for the run (:func:`actions_taken`), one line each.
     """
     opener = claim.title
     severity = alert.severity
     if paging:
         severity = max(severity, _BY_RANK.get(claim.severity_rank, severity))
-    lead = (
-        f"Follow-up in the same flow run: this came after \u201c{opener}\u201d, sent at "
-        f"{format_time(claim.opened_at, alert.timestamp)}; {claim.alerts} alerts from this run so far."
+    lead = "\n".join(
+        [
+            f"Follow-up in the same flow run: this came after \u201c{opener}\u201d, sent at "
+            f"{format_time(claim.opened_at, alert.timestamp)}; {claim.alerts} alerts from this run so far.",
+            *actions,
+        ]
     )
     return alert.model_copy(
         update={
@@ -135,7 +176,11 @@ class IncidentStage:
         paging = _kind(notification) in PAGING_KINDS
         follow = paging or alert.event in FLOW_OUTCOME_EVENTS or claim.escalated
         if follow:
-            update = incident_follow_up(alert, claim, paging=paging)
+            # The follow-up says what was already done, so nobody has to find the separate action report.
+            if "actions_taken" not in dispatch.extra:  # once per alert, not per destination
+                dispatch.extra["actions_taken"] = actions_taken(dispatch, alert.source.flow_run_id or "")
+            actions = dispatch.extra["actions_taken"]
+            update = incident_follow_up(alert, claim, paging=paging, actions=actions)
             add_follow_up(dispatch, FollowUp(update, [(notification.target, notification.destination)]))
             then = "sent as an update of its incident" if paging else "sent as its follow-up"
         else:

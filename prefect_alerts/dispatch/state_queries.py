@@ -14,9 +14,10 @@ def firing_alerts(
     *,
     state: DispatchState | None = None,
 ) -> list[Alert]:
-    """The latest firing alert per dedup key that was notified somewhere and not resolved since, for one
+    """The latest firing alert per dedup key that was claimed somewhere and not resolved since, for one
     flow and/or deployment (all when both are None), oldest first. ``alert.resolved()`` of each is its
-    all-clear.
+    all-clear. An alert folded into its run's incident or a storm is listed too: its resolve closes its key
+    without a message (the pipeline suppresses it with the reason), so a later failure is news again.
 
     Example:
         ```python
@@ -34,7 +35,11 @@ def firing_alerts(
         if not entry.dedup_key.startswith("destination-dead:")
     ]
     # The alert a claim notified is the one its send wrote to the outbox (the claim id is that send's id).
-    records = state.outbox.alerts_by_send({entry.claim_id for entry in entries})
+    claims = {entry.claim_id for entry in entries}
+    records = state.outbox.alerts_by_send(claims)
+    # A folded send wrote no outbox entry, but its history row (same id) has the alert: without it a
+    # recovery would leave the folded key firing, and the next failure would be suppressed as a repeat.
+    records.update(state.history.alerts_by_id(claims - records.keys()))
     seen: dict[str, Alert] = {}
     for entry in entries:
         record = records.get(entry.claim_id)

@@ -45,6 +45,23 @@ class AlertHistory:
         with self.engine.begin() as connection:
             connection.execute(insert(alert_history).values(**entry.model_dump()))
 
+    def alerts_by_id(self, alert_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The alert each of these sends (``send_alert`` calls) handled, by alert id."""
+        return self._column_by_id(alert_ids, "alert")
+
+    def outcomes_by_id(self, alert_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
+        """The outcomes of each of these sends, by alert id."""
+        return self._column_by_id(alert_ids, "outcomes")
+
+    def _column_by_id(self, alert_ids: set[str], column: str) -> dict[str, Any]:
+        if not alert_ids:
+            return {}
+        query = select(alert_history.c.id, alert_history.c[column]).where(
+            alert_history.c.id.in_(sorted(alert_ids))
+        )
+        with self.engine.connect() as connection:
+            return {row[0]: row[1] for row in connection.execute(query)}
+
     def recent(
         self,
         *,

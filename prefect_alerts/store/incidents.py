@@ -134,3 +134,14 @@ class IncidentStore:
         )
         with self.engine.connect() as connection:
             return {row.incident_key for row in connection.execute(query)}
+
+    def openers(self, flow_run_id: str, destination_prefix: str) -> dict[str, str]:
+        """``{destination: alert id}`` of this run's claims whose destination starts with the prefix: which
+        alert opened each (``action:`` rows are the actions, run once per incident by that alert)."""
+        table = incidents
+        query = select(table.c.destination, table.c.opened_by).where(
+            table.c.flow_run_id == flow_run_id,
+            table.c.destination.startswith(destination_prefix, autoescape=True),
+        )
+        with self.engine.connect() as connection:
+            return {row.destination: row.opened_by for row in connection.execute(query)}

@@ -7,7 +7,9 @@ import json
 import uuid
 from typing import Any
 
+import pandas as pd
 import pytest
+from prefect import flow, task
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.states import Completed, Failed
@@ -16,7 +18,9 @@ from pytest_httpserver import HTTPServer
 from prefect_alerts import Alert
 from prefect_alerts.alert import Source
 from prefect_alerts.channels import SlackChannel
+from prefect_alerts.checks import check_data_quality
 from prefect_alerts.dispatch import DispatchState, send_alert
+from prefect_alerts.hooks import with_alerts
 from prefect_alerts.routing import AlertRouting, RoutingError
 from tests.dispatch.conftest import FakeClock
 
@@ -203,3 +207,70 @@ def test_bad_actions_fail_at_load_naming_the_route(actions: list[Any], message: 
     with pytest.raises(RoutingError, match=r"routes\[0\]\.actions") as raised:
         AlertRouting.model_validate({"routes": [{"destinations": ["console"], "actions": actions}]})
     assert message in str(raised.value)
+
+
+def _section_text(server: HTTPServer, index: int) -> str:
+    """The message body of one Slack post (its first attachment section)."""
+    request, _ = server.log[index]
+    return json.loads(request.get_data(as_text=True))["attachments"][0]["blocks"][0]["text"]["text"]
+
+
+def test_the_incident_follow_up_names_the_action_its_check_started(
+    slack: SlackChannel, httpserver: HTTPServer, dispatch_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_ALERTS_DATABASE_URL", dispatch_url)
+    flow_name = f"backfill-{uuid.uuid4().hex[:6]}"
+    deployment_id = _deployment(flow_name, "nightly")
+    # The failed check starts a backfill; the task's and the flow's failures go to the same channel.
+    routing = AlertRouting.model_validate(
+        {
+            "routes": [
+                {
+                    "name": "backfill",
+                    "match": {"event": "data_quality_failed"},
+                    "destinations": [slack],
+                    "actions": [{"run_deployment": f"{flow_name}/nightly"}],
+                },
+                {"name": "runs", "destinations": [slack]},
+            ],
+            "default": [],
+        }
+    )
+
+    @with_alerts(routing=routing)
+    @task(name="check_prices")
+    def check_prices(frame: pd.DataFrame) -> None:
+        check_data_quality(frame, not_null=["price"], check_name="prices", routing=routing, fail_on="error")
+
+    @with_alerts(routing=routing)
+    @flow(name="price-scrape")
+    def price_scrape(prices: list[float | None]) -> None:
+        check_prices(pd.DataFrame({"price": prices}))
+
+    assert price_scrape([1.0, None, 3.0], return_state=True).is_failed()
+    (run,) = _runs_of(deployment_id)  # one backfill for the run's incident
+    texts = _texts(httpserver)
+    assert len(texts) == 3, texts  # the check, the action's report, the flow's follow-up
+    assert "Data quality check failed: prices" in texts[0]
+    assert "Action for" in texts[1]
+    assert texts[2].startswith("🔴 [ERROR] Flow 'price-scrape' failed: CheckFailedError (after: ")
+    lead, action = _section_text(httpserver, 2).splitlines()[:2]
+    assert lead.startswith("Follow-up in the same flow run")
+    assert action == f"Action: started run '{run.name}' of {flow_name}/nightly"
+
+
+def test_a_failed_action_is_named_in_the_follow_up_too(
+    slack: SlackChannel, httpserver: HTTPServer, state: DispatchState, clock: FakeClock
+) -> None:
+    routing = _routing(slack, [{"run_deployment": "no-such-flow/nightly"}], match={"flow": "score"})
+    send_alert(_drift(), routing, state=state, clock=clock)
+    clock.advance(seconds=5)
+    flow_failure = _drift(title="Flow 'score' failed: DriftError", event="flow_failed", severity="error")
+    result = send_alert(flow_failure, routing, state=state, clock=clock)
+    assert result.outcomes[0].status == "folded"
+    assert "already run for this flow run's incident" in result.outcomes[1].reason  # not retried
+    lines = _section_text(httpserver, -1).splitlines()
+    assert lines[1] == (
+        "Action run_deployment:no-such-flow/nightly failed: no deployment 'no-such-flow/nightly' on the "
+        "Prefect server; deploy it or fix the name (flow-name/deployment-name) in the route's actions"
+    )

@@ -15,12 +15,12 @@ from prefect import flow, task
 from pytest_httpserver import HTTPServer
 
 from prefect_alerts import Alert
-from prefect_alerts.alert import Source
+from prefect_alerts.alert import Source, compute_dedup_key
 from prefect_alerts.channels import PagerDutyChannel, SlackChannel
 from prefect_alerts.checks import check_data_quality
 from prefect_alerts.dispatch import DispatchState, send_alert
 from prefect_alerts.dispatch.incident import incident_follow_up
-from prefect_alerts.hooks import alert_on_completion, alert_on_failure
+from prefect_alerts.hooks import alert_on_completion, alert_on_failure, with_alerts
 from prefect_alerts.routing import AlertRouting
 from prefect_alerts.store.incidents import IncidentClaim
 from tests.dispatch.conftest import FakeClock
@@ -186,3 +186,87 @@ def test_three_steps_on_a_real_run_then_recovery_resolves_the_one_incident(
     assert [event["dedup_key"] for event in resolves] == [incident_key]
     recovered = [post["text"] for post in _posts(httpserver, "/slack")][2:]
     assert len(recovered) == 1, recovered
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_recovery_resolves_two_open_keys_of_one_flow_each_where_it_went(
+    receivers: tuple[SlackChannel, PagerDutyChannel],
+    httpserver: HTTPServer,
+    dispatch_url: str,
+    state: DispatchState,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PREFECT_ALERTS_DATABASE_URL", dispatch_url)
+    slack, pagerduty = receivers
+    # Cooldown 0s: the flap guard would otherwise hold back the new failure at the end, right after a resolve.
+    routing = AlertRouting.model_validate(
+        {"defaults": {"cooldown": "0s"}, "routes": [{"name": "pages", "destinations": [pagerduty, slack]}]}
+    )
+
+    @with_alerts(routing=routing)
+    @task(name="extract")
+    def extract(fail: bool) -> None:
+        if fail:
+            raise ConnectionError("orders API refused the connection")
+
+    @with_alerts(routing=routing)
+    @task(name="load")
+    def load(fail: bool) -> None:
+        if fail:
+            raise PermissionError("no write access to warehouse.orders")
+
+    @with_alerts(routing=routing)
+    @flow(name="orders-sync")
+    def orders_sync(fail_in: str = "") -> None:
+        if fail_in == "flow":
+            raise ConnectionError("orders API refused the connection")
+        extract(fail_in == "extract")
+        load(fail_in == "load")
+
+    # Within one run the flow's failure folds into the task's incident, so two open keys need two runs.
+    assert orders_sync("extract", return_state=True).is_failed()
+    assert orders_sync("load", return_state=True).is_failed()
+    extract_key = compute_dedup_key(
+        "task_failed", Source(flow_name="orders-sync", task_name="extract"), "ConnectionError"
+    )
+    load_key = compute_dedup_key(
+        "task_failed", Source(flow_name="orders-sync", task_name="load"), "PermissionError"
+    )
+    assert extract_key != load_key  # task-level keys name the task
+    triggers = _posts(httpserver, "/pd")
+    # Each run: its task's page, then the flow's failure as an update under the same key.
+    assert [(e["event_action"], e["dedup_key"]) for e in triggers] == [
+        ("trigger", extract_key),
+        ("trigger", extract_key),
+        ("trigger", load_key),
+        ("trigger", load_key),
+    ]
+    assert {e["routing_key"] for e in triggers} == {ROUTING_KEY}
+    assert len(_posts(httpserver, "/slack")) == 4  # per run: the page and the flow's follow-up
+
+    assert orders_sync(return_state=True).is_completed()
+    resolves = _posts(httpserver, "/pd")[4:]
+    # One resolve per open key, under the key and routing key its trigger had; oldest first.
+    assert [(e["event_action"], e["dedup_key"], e["routing_key"]) for e in resolves] == [
+        ("resolve", extract_key, ROUTING_KEY),
+        ("resolve", load_key, ROUTING_KEY),
+    ]
+    recovered = [post["text"] for post in _posts(httpserver, "/slack")][4:]
+    assert len(recovered) == 2, recovered  # on the same webhook the pages went to
+    assert recovered[0].startswith("✅ [RESOLVED] Task 'extract' failed: ConnectionError")
+    assert recovered[1].startswith("✅ [RESOLVED] Task 'load' failed: PermissionError")
+
+    # The flows' own failure keys were folded (never sent on their own): closed without a message.
+    assert state.log.firing(flow_name="orders-sync") == []
+    flow_key = compute_dedup_key("flow_failed", Source(flow_name="orders-sync"), "ConnectionError")
+    (closed,) = [e for e in state.history.recent(dedup_key=flow_key) if e.status == "resolved"]
+    assert {o["status"] for o in closed.outcomes} == {"suppressed"}
+    assert all("never sent on its own" in o["reason"] for o in closed.outcomes)
+
+    seen = len(httpserver.log)
+    assert orders_sync(return_state=True).is_completed()
+    assert len(httpserver.log) == seen  # nothing is resolved twice
+    # Recovered means a new failure is news: the flow's own ConnectionError pages under its own key.
+    assert orders_sync("flow", return_state=True).is_failed()
+    (page,) = _posts(httpserver, "/pd")[6:]
+    assert (page["event_action"], page["dedup_key"]) == ("trigger", flow_key)
