@@ -9,6 +9,8 @@ may still hold connections with the same URL, and the cached engine (its schema 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from sqlalchemy import Engine, make_url, text
 from prefect_alerts.store import get_engine, metadata
 from prefect_alerts.store.engine import DATABASE_URL_ENV
 
-__all__ = ["fresh_store_url", "postgres_url", "store_url"]
+__all__ = ["default_store", "fresh_store_url", "postgres_url", "store_url"]
 
 CLEANUP_LOCK_TIMEOUT = "10s"
 """How long emptying the tables waits on a lock a leaked transaction holds before failing the test."""
@@ -68,3 +70,23 @@ def _forget_cached_rows(engine: Engine) -> None:
 def store_url(tmp_path: Path) -> str:
     """A fresh, empty store for one test: its own SQLite file, or the emptied shared PostgreSQL."""
     return fresh_store_url(tmp_path)
+
+
+@contextmanager
+def default_store(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Make ``url`` the store that code without an explicit one uses (hooks, ``send_alert``), with no routing
+    config from the environment and no per-process caches from an earlier test."""
+    from prefect_alerts.dispatch.destinations import clear_channel_cache
+    from prefect_alerts.hooks.context import clear_deployment_cache
+    from prefect_alerts.routing import clear_routing_cache
+
+    monkeypatch.setenv(DATABASE_URL_ENV, url)
+    monkeypatch.delenv("PREFECT_ALERTS_CONFIG", raising=False)
+    clear_routing_cache()
+    clear_channel_cache()
+    clear_deployment_cache()
+    try:
+        yield url
+    finally:
+        clear_routing_cache()
+        clear_channel_cache()

@@ -101,3 +101,23 @@ def test_two_processes_write_at_once_without_locking_errors(store_url: str) -> N
     assert [process.exitcode for process in workers] == [0, 0]
     values = CheckStore(url=store_url).recent_values("data_volume", "shared", limit=1000)
     assert sorted(point.value for point in values) == [float(w * 1000 + i) for w in (1, 2) for i in range(50)]
+
+
+@pytest.mark.sqlite_only
+def test_an_index_a_later_version_added_is_created_on_an_existing_store(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, inspect, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    get_engine(url)
+    reset_engines()
+    old = create_engine(url)
+    with old.begin() as connection:  # the store as an older version left it
+        connection.execute(text("DROP INDEX ix_prefect_alerts_outbox_send"))
+    assert "ix_prefect_alerts_outbox_send" not in {
+        ix["name"] for ix in inspect(old).get_indexes("prefect_alerts_outbox")
+    }
+    old.dispose()
+
+    engine = get_engine(url)
+    indexes = {ix["name"] for ix in inspect(engine).get_indexes("prefect_alerts_outbox")}
+    assert {"ix_prefect_alerts_outbox_send", "ix_prefect_alerts_outbox_due"} <= indexes

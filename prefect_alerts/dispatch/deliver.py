@@ -84,7 +84,12 @@ class _Delivery(threading.Thread):
             from prefect_alerts.dispatch.events import emit_outcome
 
             emit_outcome(
-                notification.alert, dispatch.alert_id, outcome.status, [notification.destination], {}
+                notification.alert,
+                dispatch.alert_id,
+                outcome.status,
+                [notification.destination],
+                {},
+                next_attempt_at={notification.destination: outcome.next_attempt_at},
             )
 
 

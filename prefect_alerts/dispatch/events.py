@@ -4,19 +4,29 @@ They show in the UI's event feed, can drive Prefect automations, and are the rec
 (the server keeps them; a worker's SQLite does not travel). Emitting hands the event to Prefect's background
 worker: it never blocks delivery, and any error is logged and swallowed. With no ``PREFECT_API_URL`` (a plain
 script, no server) nothing is emitted.
+
+A ``queued`` event also carries the alert itself (``payload["alert"]``, :meth:`Alert.to_record`) and, when the
+caller knows it, each destination's next attempt (``payload["next_attempt_at"]``): a worker that dies with its
+local store takes the outbox entry with it, and the aggregator rebuilds the alert from the event to re-raise
+it (:mod:`prefect_alerts.monitoring.requeue`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from prefect_alerts.alert import Alert
 from prefect_alerts.channels.base import get_logger
 
-__all__ = ["EVENT_PREFIX", "emit_outcome"]
+__all__ = ["EVENT_PREFIX", "MAX_ALERT_RECORD_BYTES", "emit_outcome"]
 
 EVENT_PREFIX = "prefect-alerts.alert."
+MAX_ALERT_RECORD_BYTES = 256 * 1024
+"""The largest alert record a queued event carries; the server refuses events over 1.5 MB, so a bigger one
+goes without its images (charts), and one still too big without the record."""
 logger = get_logger("prefect_alerts.dispatch")
 
 
@@ -49,14 +59,45 @@ def _related(alert: Alert) -> list[dict[str, str]]:
     return related
 
 
+def _alert_record(alert: Alert, payload: dict[str, Any]) -> None:
+    """Put the alert's record in a queued event's payload, within :data:`MAX_ALERT_RECORD_BYTES`."""
+    record = alert.to_record()
+    size = len(json.dumps(record, default=str))
+    if size > MAX_ALERT_RECORD_BYTES and record.get("images"):
+        record["images"] = []
+        payload["alert_note"] = "the alert's images were left out of this event (too large)"
+        size = len(json.dumps(record, default=str))
+    if size > MAX_ALERT_RECORD_BYTES:
+        payload["alert_note"] = "the alert was too large to carry in this event"
+        return
+    payload["alert"] = record
+
+
 def emit_outcome(
     alert: Alert,
     alert_id: str,
     status: str,
     destinations: Iterable[str],
     reasons: Mapping[str, str | None],
+    *,
+    next_attempt_at: Mapping[str, datetime | None] | None = None,
 ) -> None:
-    """Emit ``prefect-alerts.alert.<status>`` for ``alert`` and the destinations that ended so (never raises)."""
+    """Emit ``prefect-alerts.alert.<status>`` for ``alert`` and the destinations that ended so (never raises).
+
+    Args:
+        alert: The alert as sent.
+        alert_id: The send's id (the event's resource is ``prefect-alerts.alert.<alert_id>``).
+        status: delivered, queued, suppressed, folded, dead (or reraised, from the aggregator).
+        destinations: The destination keys that ended in ``status``.
+        reasons: Reasons by destination key (only those in ``destinations`` are kept).
+        next_attempt_at: For queued: when the outbox tries each destination again, where known.
+
+    Example:
+        ```python
+        emit_outcome(alert, "3f2a...", "queued", ["slack:oncall"], {"slack:oncall": "503 from Slack"},
+                     next_attempt_at={"slack:oncall": now + timedelta(seconds=30)})
+        ```
+    """
     try:
         from prefect.events import emit_event
         from prefect.settings import PREFECT_API_URL
@@ -78,6 +119,15 @@ def emit_outcome(
             "flow_run_id": alert.source.flow_run_id,
             "task_run_id": alert.source.task_run_id,
         }
+        if status == "queued":  # the record every machine can re-raise it from if this worker dies
+            _alert_record(alert, payload)
+            due = {
+                key: when.isoformat()
+                for key, when in (next_attempt_at or {}).items()
+                if when is not None and key in destinations
+            }
+            if due:
+                payload["next_attempt_at"] = due
         emit_event(
             event=f"{EVENT_PREFIX}{status}",
             resource={

@@ -107,7 +107,12 @@ def _deliver_entry(
     if outcome.status in ("delivered", "dead"):
         forget_in_process(entry.id)
     emit_outcome(
-        alert, entry.alert_id, outcome.status, [entry.destination], {entry.destination: outcome.reason}
+        alert,
+        entry.alert_id,
+        outcome.status,
+        [entry.destination],
+        {entry.destination: outcome.reason},
+        next_attempt_at={entry.destination: outcome.next_attempt_at},
     )
     if outcome.status == "dead":
         state.log.release(dedup_key=entry.dedup_key, destination=entry.destination, claim_id=entry.alert_id)

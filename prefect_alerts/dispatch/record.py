@@ -47,5 +47,7 @@ class RecordStage:
         for outcome in outcomes:
             by_status[outcome.status].append(outcome.destination)
         reasons = {outcome.destination: outcome.reason for outcome in outcomes}
+        # Known when an attempt was rescheduled; a delivery still running past the budget has none yet.
+        due = {outcome.destination: outcome.next_attempt_at for outcome in outcomes}
         for status, destinations in by_status.items():
-            emit_outcome(alert, dispatch.alert_id, status, destinations, reasons)
+            emit_outcome(alert, dispatch.alert_id, status, destinations, reasons, next_attempt_at=due)

@@ -141,14 +141,18 @@ def _links(run: Any, label: str) -> list[Link]:
         return []
 
 
-def _local_task_runner() -> bool:
+def _local_task_runner(flow_run_id: object) -> bool:
+    """The run being described is the one running here, on a task runner whose in-process record is complete
+    (the aggregator describing another machine's run must ask the API)."""
     try:
         from prefect.context import FlowRunContext
 
         context = FlowRunContext.get()
     except Exception:
         return False
-    runner = getattr(context, "task_runner", None) if context is not None else None
+    if context is None or getattr(getattr(context, "flow_run", None), "id", None) != flow_run_id:
+        return False
+    runner = getattr(context, "task_runner", None)
     return runner is not None and type(runner).__name__ in _LOCAL_TASK_RUNNERS
 
 
@@ -161,7 +165,7 @@ def flow_facts(flow: Any, flow_run: Any, state: Any, *, api: bool = True) -> Run
     failed: list[str] = []
     if error is not None and state.is_failed():
         failed = log_buffer().failed_tasks(flow_run.id)
-        if not failed and api and not _local_task_runner():
+        if not failed and api and not _local_task_runner(flow_run.id):
             failed = api_failed_task_runs(flow_run.id)
     retries = getattr(flow, "retries", None) or 0
     return RunFacts(

@@ -23,6 +23,7 @@ from prefect_alerts.hooks.build import (
 )
 from prefect_alerts.hooks.context import run_duration
 from prefect_alerts.hooks.hook import AlertHook, HookCall, HookOptions, fired_in_run
+from prefect_alerts.hooks.recovery_text import recovered_alert
 from prefect_alerts.hooks.result import problem_from_answer, result_resolved
 from prefect_alerts.hooks.state import state_result
 
@@ -271,20 +272,15 @@ def _on_completion(hook: AlertHook, call: HookCall) -> None:
 
 
 def _resolved(alert: Alert, facts: RunFacts) -> Alert:
-    what = "Flow" if facts.kind == "flow" else "Task"
-    text = f"Recovered: {what.lower()} run '{facts.run_name}' completed"
-    if facts.duration is not None:
-        text += f" in {format_duration(facts.duration)}"
-    text += f"; the alert was firing since {alert.timestamp:%Y-%m-%d %H:%M} UTC."
-    fields: dict[str, Any] = {"resolved by": facts.run_name}
-    if alert.source.flow_run_name and alert.source.flow_run_name != facts.source.flow_run_name:
-        fields["failed run"] = alert.source.flow_run_name
-    if facts.source.deployment_name:
-        fields["deployment"] = facts.source.deployment_name
-    if facts.duration is not None:
-        fields["duration"] = facts.duration
-    # The dedup key stays (model_copy does not recompute it): PagerDuty resolves that incident.
-    return alert.resolved(text, fields=fields, links=facts.links or alert.links, source=facts.source)
+    # The text is shared with the aggregator's recovery sweep (prefect_alerts.monitoring.recovery).
+    return recovered_alert(
+        alert,
+        kind=facts.kind,
+        run_name=facts.run_name,
+        source=facts.source,
+        duration=facts.duration,
+        links=facts.links,
+    )
 
 
 def alert_on_completion(

@@ -27,6 +27,7 @@ from prefect_alerts.routing.models import (
 )
 from prefect_alerts.routing.plan import RoutingPlan
 from prefect_alerts.routing.storm import StormSettings
+from prefect_alerts.routing.sweeper import SweeperSettings
 
 __all__ = ["AlertRouting", "Sources"]
 
@@ -75,6 +76,10 @@ class AlertRouting(ConfigModel):
         default_factory=StormSettings,
         description="Storm folding for every route (a route's own storm: overrides the keys it gives).",
     )
+    sweeper: SweeperSettings = Field(
+        default_factory=SweeperSettings,
+        description="How the aggregator finds runs that ended badly with no alert, and stale queued alerts.",
+    )
 
     _plan: RoutingPlan | None = PrivateAttr(default=None)
     _sources: Sources = PrivateAttr(default_factory=Sources)
@@ -87,7 +92,8 @@ class AlertRouting(ConfigModel):
             return obj
         if not isinstance(obj, dict):
             raise RoutingError(
-                "a routing config is a mapping with keys defaults, fallback, routes, default, teams, storm; "
+                "a routing config is a mapping with keys defaults, fallback, routes, default, teams, storm, "
+                "sweeper; "
                 f"got {type(obj).__name__}"
             )
         context = context if isinstance(context, dict) else {}

@@ -53,6 +53,18 @@ class AlertHistory:
         """The outcomes of each of these sends, by alert id."""
         return self._column_by_id(alert_ids, "outcomes")
 
+    def flow_runs_with_alerts(self, flow_run_ids: set[str]) -> set[str]:
+        """Those of these flow runs that some alert concerned (whatever its outcome): they were reported."""
+        if not flow_run_ids:
+            return set()
+        query = (
+            select(alert_history.c.flow_run_id)
+            .where(alert_history.c.flow_run_id.in_(sorted(flow_run_ids)))
+            .distinct()
+        )
+        with self.engine.connect() as connection:
+            return {row[0] for row in connection.execute(query)}
+
     def _column_by_id(self, alert_ids: set[str], column: str) -> dict[str, Any]:
         if not alert_ids:
             return {}

@@ -293,6 +293,37 @@ class Outbox:
         with self.engine.connect() as connection:
             return {row.alert_id: row.alert for row in connection.execute(query)}
 
+    def destinations_by_send(self, alert_ids: set[str]) -> set[tuple[str, str]]:
+        """``(send id, destination)`` of every entry these sends wrote here, whatever its status.
+
+        The aggregator leaves those to this store's ``flush_outbox`` instead of re-raising them.
+
+            >>> outbox.destinations_by_send({"a1"})  # doctest: +SKIP
+            {('a1', 'slack:oncall')}
+        """
+        found: set[tuple[str, str]] = set()
+        ids = sorted(alert_ids)
+        for start in range(0, len(ids), 500):  # bounded IN lists (SQLite's variable limit)
+            query = select(outbox.c.alert_id, outbox.c.destination).where(
+                outbox.c.alert_id.in_(ids[start : start + 500])
+            )
+            with self.engine.connect() as connection:
+                found.update((row.alert_id, row.destination) for row in connection.execute(query))
+        return found
+
+    def last_route(self, destination: str) -> tuple[str | None, dict[str, Any] | None] | None:
+        """``(reference, channel_spec)`` of the newest entry for ``destination``: how a later process reaches
+        it again; None when this store never queued for it."""
+        query = (
+            select(outbox.c.reference, outbox.c.channel_spec)
+            .where(outbox.c.destination == destination)
+            .order_by(outbox.c.created_at.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else (row.reference, row.channel_spec)
+
     def counts(self) -> dict[str, int]:
         """How many entries are in each status."""
         query = select(outbox.c.status, func.count()).group_by(outbox.c.status)

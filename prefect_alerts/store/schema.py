@@ -16,6 +16,8 @@ __all__ = [
     "storm_groups",
     "storm_members",
     "storms",
+    "sweeper_checkpoints",
+    "sweeper_claims",
 ]
 
 metadata = MetaData()
@@ -98,6 +100,7 @@ outbox = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Index("ix_prefect_alerts_outbox_due", "status", "next_attempt_at"),
+    Index("ix_prefect_alerts_outbox_send", "alert_id"),  # the aggregator looks sends up by id
 )
 """Deliveries not yet confirmed: attempts, Retry-After schedule, leases across processes, dead letters."""
 
@@ -209,3 +212,25 @@ alert_history = Table(
     Index("ix_prefect_alerts_alert_history_key", "dedup_key", "created_at"),
 )
 """Every alert the pipeline handled: what it concerned (flow run, task run), where it went, how it ended."""
+
+sweeper_checkpoints = Table(
+    "prefect_alerts_sweeper_checkpoints",
+    metadata,
+    Column("name", String(64), primary_key=True, doc="what swept, e.g. 'runs'"),
+    Column("swept_until", DateTime(timezone=True), nullable=False, doc="the end of the last closed window"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+"""How far the aggregator's sweeper has looked: the next window starts here (less the overlap)."""
+
+sweeper_claims = Table(
+    "prefect_alerts_sweeper_claims",
+    metadata,
+    Column("kind", String(32), primary_key=True, doc="'run' (a swept flow run) or 'queued' (a re-raise)"),
+    Column("key", String(255), primary_key=True, doc="the flow run id, or '<alert id> <destination>'"),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("decision", String(32), nullable=False, doc="what the sweeper did: alerted, reported, reraised"),
+    Column("alert_id", String(64), nullable=True, doc="the alert it sent, if any"),
+    Column("detail", String(500), nullable=True),
+    Index("ix_prefect_alerts_sweeper_claims_time", "claimed_at"),
+)
+"""What the sweeper decided per flow run and per re-raised alert: claimed once, so it never acts twice."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from datetime import datetime, timedelta
 
 import pytest
 from prefect import flow
@@ -12,25 +12,7 @@ from prefect_alerts import Alert, send_alert
 from prefect_alerts.channels import SlackChannel
 from prefect_alerts.delivery import source_from_context
 from prefect_alerts.dispatch import DispatchState
-
-
-def _read_events(flow_run_id: str, expected: int, timeout: float = 30.0) -> list:
-    from prefect.client.orchestration import get_client
-    from prefect.events.filters import EventFilter, EventNameFilter, EventRelatedFilter
-
-    deadline = time.monotonic() + timeout
-    while True:
-        with get_client(sync_client=True) as client:
-            events = client.read_events(
-                filter=EventFilter(
-                    event=EventNameFilter(prefix=["prefect-alerts.alert."]),
-                    related=EventRelatedFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
-                ),
-                limit=50,
-            ).events
-        if len(events) >= expected or time.monotonic() > deadline:
-            return events
-        time.sleep(0.5)
+from tests.alert_events import poll_alert_events
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -50,7 +32,7 @@ def test_delivered_and_suppressed_outcomes_are_events(httpserver: HTTPServer, st
         return source.flow_run_id or ""
 
     flow_run_id = failing_twice()
-    events = _read_events(flow_run_id, expected=2)
+    events = poll_alert_events(flow_run_id=flow_run_id, until=lambda events: len(events) >= 2)
     names = sorted(event.event for event in events)
     assert names == ["prefect-alerts.alert.delivered", "prefect-alerts.alert.suppressed"]
     suppressed = next(event for event in events if event.event.endswith("suppressed"))
@@ -59,3 +41,43 @@ def test_delivered_and_suppressed_outcomes_are_events(httpserver: HTTPServer, st
     )
     assert suppressed.payload["dedup_key"]
     assert any(resource.id == f"prefect.flow-run.{flow_run_id}" for resource in suppressed.related)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_queued_event_carries_the_alert_and_its_next_attempt(
+    httpserver: HTTPServer, state: DispatchState
+) -> None:
+    # A worker that dies takes its outbox with it: the event is what another machine re-raises from.
+    httpserver.expect_request("/hook").respond_with_data("unavailable", status=503)
+    slack = SlackChannel(url=httpserver.url_for("/hook"))
+
+    @flow(name="events-queued-flow")
+    def failing() -> str:
+        source = source_from_context()
+        result = send_alert(
+            Alert(
+                title="Load failed",
+                severity="error",
+                event="flow_failed",
+                source=source,
+                fields={"rows": 120, "duration": timedelta(seconds=125)},
+            ),
+            destinations=[slack],
+            state=state,
+            budget=2.0,
+        )
+        assert [outcome.status for outcome in result.outcomes] == ["queued"]
+        return source.flow_run_id or ""
+
+    flow_run_id = failing()
+    events = poll_alert_events(flow_run_id=flow_run_id)
+    queued = next(event for event in events if event.event == "prefect-alerts.alert.queued")
+    (destination,) = queued.payload["destinations"]
+    alert = Alert.from_record(queued.payload["alert"])
+    assert alert.title == "Load failed"
+    assert alert.fields == {"rows": 120, "duration": timedelta(seconds=125)}
+    assert alert.source.flow_run_id == flow_run_id
+    due = datetime.fromisoformat(queued.payload["next_attempt_at"][destination])
+    assert due > queued.occurred  # the outbox's backoff (30 s), not "now"
+    entry = state.outbox.entries(status="pending")[0]
+    assert abs((due - entry.next_attempt_at).total_seconds()) < 1

@@ -9,25 +9,16 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from prefect_alerts.channels import SlackChannel
-from prefect_alerts.dispatch.destinations import clear_channel_cache
-from prefect_alerts.hooks.context import clear_deployment_cache
-from prefect_alerts.routing import clear_routing_cache
+from tests.store_fixtures import default_store
 
 
 @pytest.fixture(autouse=True)
 def fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A new SQLite store per test (engines are cached per URL), so one test's cooldown never mutes the next;
     and no routing config from the environment."""
-    url = f"sqlite:///{tmp_path}/alerts.db"
-    monkeypatch.setenv("PREFECT_ALERTS_DATABASE_URL", url)
-    monkeypatch.delenv("PREFECT_ALERTS_CONFIG", raising=False)
     monkeypatch.delenv("PREFECT_UI_URL", raising=False)
-    clear_routing_cache()
-    clear_channel_cache()
-    clear_deployment_cache()
-    yield url
-    clear_routing_cache()
-    clear_channel_cache()
+    with default_store(f"sqlite:///{tmp_path}/alerts.db", monkeypatch) as url:
+        yield url
 
 
 @pytest.fixture

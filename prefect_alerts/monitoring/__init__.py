@@ -1,0 +1,38 @@
+"""The monitoring flows: deploy them once and the alerting watches what hooks cannot.
+
+- :func:`aggregator_flow` (every 5 minutes): sweeps for runs that failed or crashed with no alert (SIGKILL,
+  OOM, image pull failures), re-raises alerts a dead worker left queued, resolves alerts whose flow has since
+  completed, closes storms, flushes the outbox, and emits its heartbeat.
+
+Imports are lazy: ``import prefect_alerts.monitoring`` does not import Prefect's flow machinery.
+
+Example:
+    ```python
+    from prefect_alerts.monitoring import aggregator_flow
+
+    aggregator_flow.serve(name="prefect-alerts-aggregator", cron="*/5 * * * *")
+    ```
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prefect_alerts.monitoring.aggregator import AggregatorResult, aggregator_flow
+
+__all__ = ["AggregatorResult", "aggregator_flow"]
+
+_LAZY = {
+    "AggregatorResult": "prefect_alerts.monitoring.aggregator",
+    "aggregator_flow": "prefect_alerts.monitoring.aggregator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'prefect_alerts.monitoring' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
