@@ -82,9 +82,11 @@ class SweeperStore:
                 detail=(detail or None) and detail[:500],
             )
             .on_conflict_do_nothing(index_elements=[sweeper_claims.c.kind, sweeper_claims.c.key])
+            # RETURNING, not rowcount: an INSERT's rowcount is not reliable on every driver (psycopg gives -1).
+            .returning(sweeper_claims.c.key)
         )
         with self.engine.begin() as connection:
-            return connection.execute(statement).rowcount == 1
+            return connection.execute(statement).first() is not None
 
     def take_over(self, kind: str, key: str, *, now: datetime, older_than: datetime) -> bool:
         """Take a claim whose holder never settled it (it died mid-send) and that is older than ``older_than``."""
