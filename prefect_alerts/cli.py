@@ -140,6 +140,26 @@ def _build_parser() -> argparse.ArgumentParser:
         "--max-age", default="15m", help="a heartbeat older than this is a problem (default 15m: 3 runs)"
     )
     status.add_argument("--json", action="store_true", help="print the status as JSON")
+    deploy = commands.add_parser(
+        "deploy",
+        help="apply the monitoring deployments and the aggregator watchdog automation to $PREFECT_API_URL",
+    )
+    deploy.add_argument(
+        "--routing", default=None, help="routing file or block name (default: resolution order)"
+    )
+    deploy.add_argument(
+        "--work-pool", default=None, help="the work pool that runs the flows (without it: watchdog only)"
+    )
+    deploy.add_argument("--every", default="5m", help="how often the aggregator runs (default 5m)")
+    deploy.add_argument("--timezone", default=None, help="the schedule's IANA time zone (default UTC)")
+    deploy.add_argument(
+        "--watchdog",
+        default=None,
+        metavar="DESTINATION",
+        help="where the watchdog posts when heartbeats stop (default: the routing's fallback)",
+    )
+    deploy.add_argument("--no-watchdog", action="store_true", help="do not create the watchdog automation")
+    deploy.add_argument("--json", action="store_true", help="print what was applied as JSON")
     commands.add_parser("channels", help="list the channel kinds and the block types each loads")
     commands.add_parser("version", help="print the version")
     return parser
@@ -324,6 +344,33 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if status.healthy else EXIT_FAILED
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    from prefect_alerts.blocks import BlockNotFoundError
+    from prefect_alerts.monitoring.deploy import DeployError, deploy_monitoring
+    from prefect_alerts.monitoring.watchdog import WatchdogError
+    from prefect_alerts.routing import RoutingError, parse_duration
+
+    try:
+        every = parse_duration(args.every)
+    except RoutingError as exc:
+        print(f"prefect-alerts: --every: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = deploy_monitoring(
+            args.routing,
+            work_pool=args.work_pool,
+            every=every,
+            timezone=args.timezone,
+            watchdog=not args.no_watchdog,
+            watchdog_destination=args.watchdog,
+        )
+    except (DeployError, WatchdogError, RoutingError, BlockNotFoundError) as exc:
+        print(f"prefect-alerts deploy: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(result.model_dump_json(indent=2) if args.json else result)
+    return 0
+
+
 def _channels() -> int:
     from prefect_alerts.channels.registry import CHANNEL_KINDS
 
@@ -345,7 +392,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command == "send":
         return _send(args)
-    handlers = {"flush": _flush, "outbox": _outbox, "silence": _silence, "config": _config, "status": _status}
+    handlers = {
+        "flush": _flush,
+        "outbox": _outbox,
+        "silence": _silence,
+        "config": _config,
+        "status": _status,
+        "deploy": _deploy,
+    }
     if args.command in handlers:
         return handlers[args.command](args)
     if args.command == "channels":

@@ -439,6 +439,11 @@ class HTTPChannel(Channel):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, url={self.masked_url!r})"
 
+    def request_target(self) -> tuple[str, dict[str, str]]:
+        """The URL and headers every request to this channel carries, secrets included: for handing the
+        request to another sender (the Prefect automation that watches the aggregator). Never log them."""
+        return self._url, {"Content-Type": "application/json; charset=utf-8", **self._headers}
+
     def _transport(self) -> tuple[Target, dict[str, str]]:
         # Built on the first send, not in __init__, so proxy and CA variables set after construction apply.
         # Two threads racing here build equal targets over the same shared manager: harmless.

@@ -31,3 +31,16 @@ def slack(httpserver: HTTPServer) -> SlackChannel:
     """A Slack channel posting to a local receiver that answers "ok" at /hook."""
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     return SlackChannel(url=httpserver.url_for("/hook"))
+
+
+@pytest.fixture
+def watchdog_cleanup() -> Iterator[None]:
+    """Delete the watchdog automation a test created: it would post every few seconds for the rest of the run."""
+    yield
+    from prefect.client.orchestration import get_client
+
+    from prefect_alerts.monitoring.watchdog import WATCHDOG_AUTOMATION
+
+    with get_client(sync_client=True) as client:
+        for automation in client.read_automations_by_name(WATCHDOG_AUTOMATION):
+            client.delete_automation(automation.id)
