@@ -318,10 +318,15 @@ def alert_from_facts(
     tags: Iterable[str] = (),
     fields: Mapping[str, Any] | None = None,
     dedup_key: str | None = None,
+    error_class: ErrorClass | None = None,
 ) -> Alert:
-    """The alert for ``facts``: ``message`` leads the body, ``fields`` come after the run's own."""
+    """The alert for ``facts``: ``message`` leads the body, ``fields`` come after the run's own.
+
+    ``error_class`` replaces the classification of the error (its cause and suggested action) when the caller
+    knows better than the message does (the sweeper, for a run that never started)."""
     error = facts.error if event not in ("flow_completed", "task_completed") else None
-    error_class = classify_error(error) if error is not None else None
+    if error_class is None and error is not None:
+        error_class = classify_error(error)
     all_fields = _fields(facts, error, error_class)
     for key, value in (fields or {}).items():
         all_fields[str(key)] = value

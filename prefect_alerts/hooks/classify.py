@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ERROR_CLASSES", "ErrorClass", "classify_error", "error_texts"]
+__all__ = ["ERROR_CLASSES", "INFRASTRUCTURE", "ErrorClass", "classify_error", "error_texts"]
 
 
 class ErrorClass(BaseModel):
@@ -59,7 +59,9 @@ ERROR_CLASSES: tuple[ErrorClass, ...] = (
         "The process ran out of memory: process the data in chunks or stream it, or give the worker more "
         "memory (a container limit, a larger instance).",
         ["MemoryError", "OutOfMemoryError"],
-        r"out of memory|\boom\b|cannot allocate memory|std::bad_alloc|memory limit exceeded|killed by signal 9",
+        # 137 = 128 + SIGKILL: what a container runtime reports when the kernel's OOM killer ended the process.
+        r"out of memory|\boom\b|cannot allocate memory|std::bad_alloc|memory limit exceeded|killed by signal 9"
+        r"|(?:exit|status) code 137\b|oomkilled",
     ),
     _c(
         "disk_full",
@@ -217,6 +219,16 @@ ERROR_CLASSES: tuple[ErrorClass, ...] = (
         ["ZeroDivisionError"],
     ),
     _c(
+        "infrastructure",
+        "Infrastructure failed",
+        "The run's infrastructure failed before or while starting the flow (image pull, pod scheduling, "
+        "submission to the work pool, missing credentials): check the worker's logs for this run and the work "
+        "pool's infrastructure settings, then rerun.",
+        [],
+        r"image ?pull|errimagepull|imagepullbackoff|no such image|manifest unknown|unschedulable"
+        r"|failed to submit|submission failed|could not be submitted",
+    ),
+    _c(
         "interrupted",
         "Interrupted",
         "The run was interrupted (Ctrl-C, SIGTERM, SystemExit) or its process died: check the worker or "
@@ -293,3 +305,7 @@ def classify_error(
         if error_class.matches(names, texts):
             return error_class
     return None
+
+
+INFRASTRUCTURE = next(error_class for error_class in ERROR_CLASSES if error_class.name == "infrastructure")
+"""What a crash of a run that never started means, whatever its message said."""

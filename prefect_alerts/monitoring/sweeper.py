@@ -297,6 +297,7 @@ def sweeper_alert(run: Any, flow_name: str) -> Alert:
         ```
     """
     from prefect_alerts.hooks.build import alert_from_facts, event_for_state, flow_facts
+    from prefect_alerts.hooks.classify import INFRASTRUCTURE, classify_error
 
     retries = getattr(getattr(run, "empirical_policy", None), "retries", None)
     facts = flow_facts(SimpleNamespace(name=flow_name, retries=retries), run, run.state)
@@ -315,6 +316,13 @@ def sweeper_alert(run: Any, flow_name: str) -> Alert:
             f"Found by the prefect-alerts sweeper: this run ended {run.state.name} and no alert was recorded "
             "for it (the flow has no alert hook, or its hook could not run)."
         )
+    error_class = None
     if never_ran:
-        lead += " It never started running: look at the worker's logs for this run (image pull, submission)."
-    return alert_from_facts(facts, event, message=lead, fields={"found by": "prefect-alerts sweeper"})
+        lead += " It never started running."
+        if run.state.is_crashed() and facts.error is not None:
+            # A crash before the flow ran is its infrastructure, unless the message says it was memory.
+            found = classify_error(facts.error)
+            error_class = found if found is not None and found.name == "out_of_memory" else INFRASTRUCTURE
+    return alert_from_facts(
+        facts, event, message=lead, fields={"found by": "prefect-alerts sweeper"}, error_class=error_class
+    )

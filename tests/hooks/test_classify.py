@@ -73,6 +73,21 @@ CASES: list[tuple[object, str | None]] = [
     (json.JSONDecodeError("Expecting value", "", 0), "validation"),
     (TypeError("'NoneType' object is not subscriptable"), "none_value"),
     (ZeroDivisionError("division by zero"), "zero_division"),
+    (
+        StateError(
+            type="CrashedRun", message="Flow run infrastructure exited with non-zero status code 137."
+        ),
+        "out_of_memory",
+    ),
+    (StateError(type="CrashedRun", message="Back-off pulling image: ImagePullBackOff"), "infrastructure"),
+    (
+        StateError(type="CrashedRun", message="Flow run could not be submitted to infrastructure"),
+        "infrastructure",
+    ),
+    (
+        StateError(type="CrashedRun", message="Flow run infrastructure exited with non-zero status code 1."),
+        "interrupted",
+    ),
     (KeyboardInterrupt(), "interrupted"),
     (SystemExit(1), "interrupted"),
     (StateError(type="CancelledRun", message="Cancelled by user"), "cancelled"),

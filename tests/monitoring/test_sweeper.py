@@ -97,6 +97,8 @@ def test_a_run_forced_to_crashed_with_no_hook_alerts_exactly_once(
     fields = field_texts(posts[0])
     assert fields["found by"] == "prefect-alerts sweeper"
     assert "duration" not in fields  # start == end: a zero duration would say nothing
+    assert fields["cause"] == "Out of memory"  # exit code 137: the OOM killer's SIGKILL
+    assert "Interrupted" not in text and "Ctrl-C" not in text
 
     # The same window again (a re-run, an overlap): claimed by run id, nothing new.
     SweeperStore(state.engine).advance(CHECKPOINT, first.window_start, first.window_start)  # never backwards
@@ -277,3 +279,41 @@ def test_the_documented_sweeper_defaults_are_the_models() -> None:
             assert value == str(actual).lower(), key
         else:
             assert int(value) == actual, key
+
+
+@pytest.mark.parametrize(
+    ("message", "started", "cause"),
+    [
+        ("Failed to pull image 'registry.example/etl:1.2': ErrImagePull", False, "Infrastructure failed"),
+        ("Flow run infrastructure exited with non-zero status code 1.", False, "Infrastructure failed"),
+        ("Flow run infrastructure exited with non-zero status code 137.", False, "Out of memory"),
+        ("Flow run infrastructure exited with non-zero status code 137.", True, "Out of memory"),
+        ("Flow run infrastructure exited with non-zero status code 1.", True, "Interrupted"),
+    ],
+)
+def test_a_crash_before_the_flow_started_is_blamed_on_its_infrastructure(
+    message: str, started: bool, cause: str
+) -> None:
+    from uuid import uuid4
+
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.states import Crashed
+
+    from prefect_alerts.monitoring.sweeper import sweeper_alert
+
+    ended = datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc)
+    run = FlowRun(
+        id=uuid4(),
+        name="quiet-otter",
+        flow_id=uuid4(),
+        state=Crashed(message=message),
+        start_time=ended - timedelta(minutes=3) if started else None,
+        end_time=ended,
+        run_count=1 if started else 0,
+    )
+    alert = sweeper_alert(run, "nightly-etl")
+    assert alert.fields["cause"] == cause
+    assert ("It never started running." in alert.message) is (not started)
+    if cause == "Infrastructure failed":
+        assert "check the worker's logs for this run" in alert.message
+        assert "Ctrl-C" not in alert.message
