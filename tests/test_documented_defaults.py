@@ -39,7 +39,9 @@ def _plain(value: Any) -> str:
 
 def test_every_routing_default_in_the_table_is_the_models() -> None:
     routing = AlertRouting()
-    documented = {row[0].split(" ")[0].strip("`"): row[1] for row in _rows(2) if not row[0].startswith("watchdog")}
+    documented = {
+        row[0].split(" ")[0].strip("`"): row[1] for row in _rows(2) if not row[0].startswith("watchdog")
+    }
     assert len(documented) >= 12
     for setting, text in documented.items():
         section, _, name = setting.rpartition(".")

@@ -230,7 +230,9 @@ class ActionStage:
             now=dispatch.now,
             severity_rank=0,  # a worse repeat is not a reason to retrain twice
             cooldown=cooldown,
-            repeat_interval=None,
+            # Once the cooldown is over a still-firing key may act again: drift that returns next week must
+            # retrain again, though no resolve ever reaches an action's claim.
+            repeat_interval=cooldown,
             route=None,
             flow_name=alert.source.flow_name,
             deployment_name=alert.source.deployment_name,

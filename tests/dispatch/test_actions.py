@@ -114,6 +114,13 @@ def test_drift_starts_a_retraining_run_with_parameters_from_the_alert_once(
     history = state.history.recent(dedup_key=_drift().dedup_key, limit=10)
     assert any(o["destination"].startswith("action:") for row in history for o in row.outcomes)
 
+    # Past the route's cooldown (1 h) the same drift in a later run is a new incident: it retrains again.
+    clock.advance(minutes=61)
+    later = send_alert(_drift(run="run-3"), routing, state=state, clock=clock)
+    rerun = next(o for o in later.outcomes if o.destination.startswith("action:"))
+    assert rerun.status == "delivered", rerun
+    assert len(_runs_of(deployment_id)) == 2
+
 
 def test_a_missing_deployment_is_a_dead_outcome_naming_it(
     slack: SlackChannel, httpserver: HTTPServer, state: DispatchState, clock: FakeClock
