@@ -135,3 +135,40 @@ def test_deploy_needs_a_server() -> None:
         pytest.raises(DeployError, match="PREFECT_API_URL"),
     ):
         deploy_monitoring(work_pool=POOL)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_process_worker_with_the_package_installed_runs_the_deployed_aggregator(
+    work_pool: str, tmp_path: Path
+) -> None:
+    # The module-path entrypoint needs no code storage: a worker anywhere with prefect-alerts installed runs it.
+    import os
+    import subprocess
+    import sys
+
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    routing = tmp_path / "quiet.yaml"
+    routing.write_text("default: []\nsweeper: {enabled: false}\n")  # nothing of other tests' runs is swept
+    result = deploy_monitoring(str(routing), work_pool=work_pool, watchdog=False)
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run_from_deployment(result.deployments[0].deployment_id)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "PREFECT_HOME": str(tmp_path / "worker-home"),
+        "PREFECT_ALERTS_DATABASE_URL": f"sqlite:///{tmp_path}/worker.db",
+    }
+    worker = subprocess.run(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", work_pool, "--run-once"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    with get_client(sync_client=True) as client:
+        final = client.read_flow_run(run.id)
+    assert final.state is not None and final.state.is_completed(), (final.state, worker.stderr[-2000:])
