@@ -37,7 +37,8 @@ test-lower: $(VENV_LOWER)/.installed
 
 # The store and concurrency tests against a real PostgreSQL (.ci/postgres.sh starts and always stops it);
 # tests marked sqlite_only opt out. Paths that do not exist (yet) are skipped.
-POSTGRES_TESTS := tests/test_store.py tests/test_sweeper_store.py tests/dispatch tests/monitoring/test_sweeper.py
+POSTGRES_TESTS := tests/test_store.py tests/test_sweeper_store.py tests/dispatch tests/monitoring/test_sweeper.py \
+	tests/monitoring/test_sla_monitor.py
 
 POSTGRES_PATHS = $(wildcard $(POSTGRES_TESTS))
 

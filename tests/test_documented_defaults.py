@@ -40,7 +40,9 @@ def _plain(value: Any) -> str:
 def test_every_routing_default_in_the_table_is_the_models() -> None:
     routing = AlertRouting()
     documented = {
-        row[0].split(" ")[0].strip("`"): row[1] for row in _rows(2) if not row[0].startswith("watchdog")
+        row[0].split(" ")[0].strip("`"): row[1]
+        for row in _rows(2)
+        if not row[0].startswith(("watchdog", "slas"))
     }
     assert len(documented) >= 12
     for setting, text in documented.items():
@@ -107,3 +109,19 @@ def test_success_reaches_only_routes_that_ask_for_it() -> None:
     matched = routing.targets(Alert(title="Backfill finished", severity="success"))
     assert [target.route for target in matched] == ["good-news"]
     assert "info < success < warning < error < critical" in _section()
+
+
+def test_the_sla_defaults_in_the_table_are_the_rule_models() -> None:
+    from prefect_alerts.routing.sla import SLA_CLASSES, SlaRule
+
+    rows = [row for row in _rows(2) if row[0].startswith("slas[].")]
+    assert len(rows) == 4
+    for setting, text in rows:
+        name = setting.split(" ")[0].strip("`").removeprefix("slas[].")
+        kind = setting.split("(`")[1].rstrip("`)") if "(`" in setting else None
+        model = SLA_CLASSES[kind] if kind else SlaRule
+        default = model.model_fields[name].default
+        if isinstance(default, timedelta):
+            assert parse_duration(text) == default, setting
+        else:
+            assert text == _plain(default), setting

@@ -3,6 +3,8 @@
 - :func:`aggregator_flow` (every 5 minutes): sweeps for runs that failed or crashed with no alert (SIGKILL,
   OOM, image pull failures), re-raises alerts a dead worker left queued, resolves alerts whose flow has since
   completed, closes storms, flushes the outbox, and emits its heartbeat.
+- :func:`sla_monitor_flow` (every 5 minutes): the routing's ``slas:`` (stuck, late and stale runs, too many
+  failures, a low success rate) as ``sla_violation`` alerts that resolve when back within limits.
 
 Imports are lazy: ``import prefect_alerts.monitoring`` does not import Prefect's flow machinery.
 
@@ -20,12 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from prefect_alerts.monitoring.aggregator import AggregatorResult, aggregator_flow
+    from prefect_alerts.monitoring.sla_monitor import SlaMonitorResult, sla_monitor_flow
 
-__all__ = ["AggregatorResult", "aggregator_flow"]
+__all__ = ["AggregatorResult", "SlaMonitorResult", "aggregator_flow", "sla_monitor_flow"]
 
 _LAZY = {
     "AggregatorResult": "prefect_alerts.monitoring.aggregator",
     "aggregator_flow": "prefect_alerts.monitoring.aggregator",
+    "SlaMonitorResult": "prefect_alerts.monitoring.sla_monitor",
+    "sla_monitor_flow": "prefect_alerts.monitoring.sla_monitor",
 }
 
 

@@ -2,9 +2,10 @@
 
 What it does, each step idempotent (run it again after changing a setting):
 
-1. with a work pool: applies the ``prefect-alerts-aggregator`` deployment (cron from ``every``, the installed
-   package's module path as entrypoint, so any process worker with ``prefect-alerts`` installed runs it);
-   without one it says how to serve the flows instead (``python flows/aggregator.py``);
+1. with a work pool: applies the ``prefect-alerts-aggregator`` and ``prefect-alerts-sla-monitor`` deployments
+   (cron from ``every``, the installed package's module path as entrypoint, so any process worker with
+   ``prefect-alerts`` installed runs them);
+   without one it says how to serve the flows instead (``python flows/aggregator.py``, ``python flows/sla_monitor.py``);
 2. creates or updates the watchdog automation (:mod:`prefect_alerts.monitoring.watchdog`), which posts to the
    fallback destination when the aggregator's heartbeat stops for 3 runs.
 
@@ -30,6 +31,7 @@ from prefect_alerts.routing.durations import format_duration
 
 __all__ = [
     "AGGREGATOR_DEPLOYMENT",
+    "SLA_MONITOR_DEPLOYMENT",
     "DeployError",
     "DeployResult",
     "DeployedFlow",
@@ -38,6 +40,7 @@ __all__ = [
 ]
 
 AGGREGATOR_DEPLOYMENT = "prefect-alerts-aggregator"
+SLA_MONITOR_DEPLOYMENT = "prefect-alerts-sla-monitor"
 DEFAULT_EVERY = timedelta(minutes=5)
 
 
@@ -147,11 +150,12 @@ def deploy_monitoring(
                 + routing
                 + "`) and deploy with --routing default"
             )
-        result.deployments.append(_apply_aggregator(routing, work_pool, cron, timezone))
+        result.deployments += _apply_flows(routing, work_pool, cron, timezone)
     else:
         result.notes.append(
-            "no --work-pool: no deployment applied; serve the aggregator from a machine that stays up with "
-            f"`python flows/aggregator.py` (cron '{cron}'), or run deploy again with --work-pool NAME"
+            "no --work-pool: no deployment applied; serve the flows from a machine that stays up with "
+            f"`python flows/aggregator.py` and `python flows/sla_monitor.py` (cron '{cron}'), or run deploy "
+            "again with --work-pool NAME"
         )
     if watchdog:
         result.watchdog = ensure_heartbeat_watchdog(
@@ -164,13 +168,14 @@ def deploy_monitoring(
     return result
 
 
-def _apply_aggregator(routing: str | None, work_pool: str, cron: str, timezone: str | None) -> DeployedFlow:
+def _apply_flows(routing: str | None, work_pool: str, cron: str, timezone: str | None) -> list[DeployedFlow]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.schedules import CronSchedule
     from prefect.deployments.runner import EntrypointType
     from prefect.exceptions import ObjectNotFound
 
-    from prefect_alerts.monitoring.aggregator import FLOW_NAME, aggregator_flow
+    from prefect_alerts.monitoring.aggregator import aggregator_flow
+    from prefect_alerts.monitoring.sla_monitor import sla_monitor_flow
 
     try:
         schedule = CronSchedule(cron=cron, timezone=timezone or "UTC")
@@ -187,19 +192,36 @@ def _apply_aggregator(routing: str | None, work_pool: str, cron: str, timezone: 
                 f"create {work_pool} --type process` and start a worker with `prefect worker start --pool "
                 f"{work_pool}`"
             ) from None
-    deployment = aggregator_flow.to_deployment(
-        name=AGGREGATOR_DEPLOYMENT,
-        schedule=schedule,
-        parameters={"routing": routing} if routing is not None else {},
-        entrypoint_type=EntrypointType.MODULE_PATH,
-        tags=["prefect-alerts"],
-        description="prefect-alerts: sweeps for unreported failed/crashed runs, re-raises stale queued alerts, "
-        "resolves recoveries, closes storms, flushes the outbox, emits the heartbeat.",
+    flows = (
+        (
+            aggregator_flow,
+            AGGREGATOR_DEPLOYMENT,
+            "prefect-alerts: sweeps for unreported failed/crashed runs, re-raises stale queued alerts, resolves "
+            "recoveries, closes storms, flushes the outbox, emits the heartbeat.",
+        ),
+        (
+            sla_monitor_flow,
+            SLA_MONITOR_DEPLOYMENT,
+            "prefect-alerts: judges the routing's slas: (stuck, late and stale runs, failures, success rate).",
+        ),
     )
-    deployment_id = deployment.apply(work_pool_name=work_pool)
-    return DeployedFlow(
-        name=f"{FLOW_NAME}/{AGGREGATOR_DEPLOYMENT}",
-        deployment_id=str(deployment_id),
-        cron=cron,
-        work_pool=work_pool,
-    )
+    deployed = []
+    for monitoring_flow, name, description in flows:
+        deployment = monitoring_flow.to_deployment(
+            name=name,
+            schedule=schedule,
+            parameters={"routing": routing} if routing is not None else {},
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            tags=["prefect-alerts"],
+            description=description,
+        )
+        deployment_id = deployment.apply(work_pool_name=work_pool)
+        deployed.append(
+            DeployedFlow(
+                name=f"{monitoring_flow.name}/{name}",
+                deployment_id=str(deployment_id),
+                cron=cron,
+                work_pool=work_pool,
+            )
+        )
+    return deployed

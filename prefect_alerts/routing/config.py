@@ -26,6 +26,7 @@ from prefect_alerts.routing.models import (
     destination_list,
 )
 from prefect_alerts.routing.plan import RoutingPlan
+from prefect_alerts.routing.sla import Sla
 from prefect_alerts.routing.storm import StormSettings
 from prefect_alerts.routing.sweeper import SweeperSettings
 
@@ -80,6 +81,9 @@ class AlertRouting(ConfigModel):
         default_factory=SweeperSettings,
         description="How the aggregator finds runs that ended badly with no alert, and stale queued alerts.",
     )
+    slas: list[Sla] = Field(
+        default_factory=list, description="What the SLA monitor holds flows and deployments to."
+    )
 
     _plan: RoutingPlan | None = PrivateAttr(default=None)
     _sources: Sources = PrivateAttr(default_factory=Sources)
@@ -93,7 +97,7 @@ class AlertRouting(ConfigModel):
         if not isinstance(obj, dict):
             raise RoutingError(
                 "a routing config is a mapping with keys defaults, fallback, routes, default, teams, storm, "
-                "sweeper; "
+                "sweeper, slas; "
                 f"got {type(obj).__name__}"
             )
         context = context if isinstance(context, dict) else {}

@@ -95,4 +95,7 @@ def describe_routing(routing: AlertRouting) -> str:
         lines.append(f"     {_settings(plan.default)}")
     else:
         lines.append("default: (none: alerts no route takes are not sent)")
+    if routing.slas:
+        lines.append("slas (judged by the SLA monitor; violations are sla_violation alerts):")
+        lines += [f"  - {rule.title} ({rule.severity.value})" for rule in routing.slas]
     return "\n".join(lines)

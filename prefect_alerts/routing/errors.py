@@ -83,15 +83,34 @@ def _describe_input(value: Any) -> str:
     return mask_urls(text if len(text) <= 80 else text[:77] + "...")
 
 
+def _sla_location(location: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], Any]:
+    """``slas[0].lateness.within`` (pydantic names the union member) -> ``slas[0].within`` and its model."""
+    from prefect_alerts.routing.sla import SLA_CLASSES
+
+    if len(location) >= 3 and location[0] == "slas" and location[2] in SLA_CLASSES:
+        return (*location[:2], *location[3:]), SLA_CLASSES[str(location[2])]
+    return location, None
+
+
 def _problem(error: dict[str, Any], model: Any) -> str:
-    location = tuple(error["loc"])
+    location, sla_model = _sla_location(tuple(error["loc"]))
     path = field_path(location)
     kind = error["type"]
     value = error.get("input")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        from prefect_alerts.routing.sla import SLA_TYPES
+
+        tag = value.get("type") if isinstance(value, dict) else None
+        what = f"type {tag!r} is not an SLA type" if tag is not None else "'type' is required"
+        return f"{path}: {what}; write one of {', '.join(SLA_TYPES)}"
     if kind == "extra_forbidden":
         parent, key = location[:-1], str(location[-1])
         where = "at the top level" if not parent else f"in {field_path(parent)}"
-        keys = allowed_keys(model, parent)
+        keys = (
+            list(_keys(sla_model))
+            if sla_model is not None and len(parent) == 2
+            else allowed_keys(model, parent)
+        )
         close = difflib.get_close_matches(key, keys, n=1)
         guess = f" (did you mean {close[0]!r}?)" if close else " (a typo?)"
         return f"unknown key {key!r} {where}{guess}; allowed keys: {', '.join(keys)}"

@@ -13,6 +13,7 @@ __all__ = [
     "notification_log",
     "outbox",
     "silences",
+    "sla_violations",
     "storm_groups",
     "storm_members",
     "storms",
@@ -234,3 +235,19 @@ sweeper_claims = Table(
     Index("ix_prefect_alerts_sweeper_claims_time", "claimed_at"),
 )
 """What the sweeper decided per flow run and per re-raised alert: claimed once, so it never acts twice."""
+
+sla_violations = Table(
+    "prefect_alerts_sla_violations",
+    metadata,
+    Column(
+        "key", String(255), primary_key=True, doc="'<rule key>:<subject>', e.g. 'a1b2c3:run:<flow run id>'"
+    ),
+    Column("rule_key", String(32), nullable=False),
+    Column("subject", String(255), nullable=False, doc="run:<id>, flow:<name> or deployment:<flow>/<name>"),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("last_sent_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("alert", JSON, nullable=False, doc="the last violation alert sent (Alert.to_record())"),
+    Index("ix_prefect_alerts_sla_violations_open", "closed_at"),
+)
+"""SLA violations the SLA monitor announced: open until the subject is back within the rule (then resolved)."""

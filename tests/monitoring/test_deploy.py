@@ -69,6 +69,7 @@ def test_deploy_applies_the_aggregator_and_its_watchdog_and_is_idempotent(
     assert main(["deploy", "--routing", str(routing_file), "--work-pool", work_pool]) == 0
     out = capsys.readouterr().out
     assert "deployment prefect-alerts-aggregator/prefect-alerts-aggregator" in out
+    assert "deployment prefect-alerts-sla-monitor/prefect-alerts-sla-monitor" in out
     assert "cron '*/5 * * * *' on work pool 'monitoring-tests'" in out
     assert "created automation 'prefect-alerts: aggregator heartbeat missing'" in out
     assert "posts to slack:deploy-tests when no prefect-alerts.aggregator.heartbeat arrived for 15m" in out
@@ -81,18 +82,19 @@ def test_deploy_applies_the_aggregator_and_its_watchdog_and_is_idempotent(
         assert deployment.parameters == {"routing": str(routing_file)}
         (schedule,) = deployment.schedules
         assert (schedule.schedule.cron, schedule.schedule.timezone) == ("*/5 * * * *", "UTC")
+        sla = client.read_deployment_by_name("prefect-alerts-sla-monitor/prefect-alerts-sla-monitor")
+        assert sla.entrypoint == "prefect_alerts.monitoring.sla_monitor.sla_monitor_flow"
+        assert sla.parameters == {"routing": str(routing_file)}
 
     # Again, with a new schedule: the same deployment and automation, updated in place.
-    assert (
-        main(["deploy", "--routing", str(routing_file), "--work-pool", work_pool, "--every", "10m", "--json"])
-        == 0
-    )
+    again_args = ["deploy", "--routing", str(routing_file), "--work-pool", work_pool, "--every", "10m"]
+    assert main([*again_args, "--timezone", "Europe/Berlin", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["deployments"][0]["deployment_id"] == str(deployment.id)
     assert again["watchdog"]["action"] == "updated"
     with get_client(sync_client=True) as client:
         (schedule,) = client.read_deployment(deployment.id).schedules
-        assert schedule.schedule.cron == "*/10 * * * *"
+        assert (schedule.schedule.cron, schedule.schedule.timezone) == ("*/10 * * * *", "Europe/Berlin")
         (automation,) = client.read_automations_by_name(WATCHDOG_AUTOMATION)
         assert automation.trigger.within == timedelta(minutes=30)
 
