@@ -72,6 +72,7 @@ class SlaApi:
         self.sleep = sleep
         self._flow_names: dict[Any, str] = {}
         self._deployments: list[Any] | None = None
+        self._deployment_names: dict[Any, str] | None = None
         self._flows: list[Any] | None = None
 
     def call(self, read: Callable[[], T]) -> T:
@@ -86,7 +87,9 @@ class SlaApi:
 
     # ------------------------------------------------------------------ names
     def flow_name(self, flow_id: Any) -> str:
-        if flow_id not in self._flow_names:
+        if flow_id not in self._flow_names and self._flows is None:
+            self.flows()  # one paged read names every flow, rather than one read per deployment or run
+        if flow_id not in self._flow_names:  # a flow created since
             self._flow_names[flow_id] = self.call(lambda: self.client.read_flow(flow_id)).name
         return self._flow_names[flow_id]
 
@@ -106,10 +109,9 @@ class SlaApi:
     def deployment_name(self, deployment_id: Any) -> str | None:
         if deployment_id is None:
             return None
-        for deployment in self.deployments():
-            if deployment.id == deployment_id:
-                return deployment.name
-        return None
+        if self._deployment_names is None:
+            self._deployment_names = {deployment.id: deployment.name for deployment in self.deployments()}
+        return self._deployment_names.get(deployment_id)
 
     def flows(self) -> list[Any]:
         if self._flows is None:

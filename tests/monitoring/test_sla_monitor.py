@@ -234,3 +234,27 @@ def test_the_flow_runs_with_a_routing_file_and_says_what_it_found(
 def test_no_rules_says_how_to_add_them(state: DispatchState) -> None:
     result = check_slas(AlertRouting(), datetime.now(timezone.utc), state=state)
     assert result.rules == 0 and "add an slas: list to the routing file" in str(result)
+
+
+def test_the_flow_alerts_and_fails_when_the_api_keeps_it_from_judging(
+    httpserver: HTTPServer, slack: SlackChannel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The flow itself needs the server, so only the SLA reads lose it: as when the API times out under load.
+    import httpx
+
+    from prefect_alerts.monitoring import sla_checks
+    from prefect_alerts.monitoring.sla_monitor import SlaMonitorError
+
+    def unavailable(self: object, read: object) -> None:
+        raise httpx.ConnectError("All connection attempts failed")
+
+    monkeypatch.setattr(sla_checks.SlaApi, "call", unavailable)
+    routing = routing_with(slack, {"type": "lateness", "flow": unique("sla-outage"), "within": "10m"})
+    state = sla_monitor_flow(routing=routing, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(SlaMonitorError, match="SLA rules not judged: lateness 10m on flow"):
+        state.result()
+    (text,) = texts(httpserver)
+    assert "SLA monitor could not judge 1 rule" in text
+    assert "ConnectError: All connection attempts failed" in text
+    assert "neither announced nor resolved" in text
