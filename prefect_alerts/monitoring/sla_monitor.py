@@ -115,7 +115,7 @@ def violation_alert(violation: Violation, now: datetime) -> Alert:
             links.append(Link(label="Flow run", url=url))
     return Alert(
         title=f"SLA missed: {violation.scope}: {violation.observed}",
-        message=f"{violation.detail}\nRule: {rule.title}.",
+        message=violation.detail,  # the rule itself is the "sla" field
         severity=rule.severity,
         event=SLA_EVENT,
         fields=fields,

@@ -130,8 +130,9 @@ def test_429_retry_after_is_queued_then_flushed_exactly_once(
 def test_refused_connection_is_queued(state: DispatchState) -> None:
     slack = SlackChannel(url=f"http://127.0.0.1:{free_port()}/hook")
     started = time.monotonic()
-    result = send_alert(_alert(), destinations=[slack], state=state, budget=0.5)
-    assert time.monotonic() - started < 2
+    # A refusal is known in milliseconds; the budget only has to outlast a loaded CI machine's first send.
+    result = send_alert(_alert(), destinations=[slack], state=state, budget=2.0)
+    assert time.monotonic() - started < 3
     assert result.outcomes[0].status == "queued"
     assert "connection refused" in result.outcomes[0].reason
     assert state.outbox.entries()[0].status == "pending"
