@@ -102,6 +102,21 @@ def _build_parser() -> argparse.ArgumentParser:
     which.add_argument("--pending", action="store_true", help="only entries waiting for a retry")
     outbox.add_argument("--limit", type=int, default=50)
 
+    history = commands.add_parser(
+        "history", help="recent alerts and how each destination ended, newest first"
+    )
+    history.add_argument("--since", default="1d", help="how far back, e.g. 2h, 7d (default 1d)")
+    history.add_argument("--flow", default=None, help="a glob on the flow name, e.g. 'etl-*'")
+    history.add_argument("--event", default=None, help="a glob on the event, e.g. 'flow_*'")
+    history.add_argument("--severity", default=None, help="'error' (exactly) or '>=warning' (at least)")
+    history.add_argument(
+        "--status",
+        default=None,
+        help="only alerts with this outcome: delivered, queued, suppressed, folded, dead",
+    )
+    history.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    history.add_argument("--json", action="store_true", help="print the entries as JSON")
+
     silence = commands.add_parser("silence", help="add, list or expire silences")
     silence_commands = silence.add_subparsers(dest="silence_command", required=True)
     add = silence_commands.add_parser("add", help="mute matching firing alerts for a while")
@@ -371,6 +386,30 @@ def _deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(args: argparse.Namespace) -> int:
+    from prefect_alerts.history import recent_alerts, render_history
+    from prefect_alerts.routing import RoutingError, parse_duration
+
+    try:
+        since = parse_duration(args.since)
+        entries = recent_alerts(
+            since=since,
+            flow=args.flow,
+            event=args.event,
+            severity=args.severity,
+            status=args.status,
+            limit=args.limit,
+        )
+    except (RoutingError, ValueError) as exc:
+        print(f"prefect-alerts history: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps([entry.model_dump(mode="json", exclude={"alert"}) for entry in entries], indent=2))
+    else:
+        print(render_history(entries))
+    return 0
+
+
 def _channels() -> int:
     from prefect_alerts.channels.registry import CHANNEL_KINDS
 
@@ -399,6 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": _config,
         "status": _status,
         "deploy": _deploy,
+        "history": _history,
     }
     if args.command in handlers:
         return handlers[args.command](args)

@@ -81,8 +81,12 @@ class AlertHistory:
         dedup_key: str | None = None,
         since: datetime | None = None,
         limit: int = 100,
+        flow: str | None = None,
+        event: str | None = None,
+        severities: set[str] | None = None,
     ) -> list[HistoryEntry]:
-        """The newest entries first, optionally for one flow run, one dedup key, or since a time."""
+        """The newest entries first, optionally for one flow run, one dedup key, since a time, flows and events
+        matching globs (``etl-*``), or some severities."""
         query = select(alert_history)
         if flow_run_id is not None:
             query = query.where(alert_history.c.flow_run_id == flow_run_id)
@@ -90,10 +94,22 @@ class AlertHistory:
             query = query.where(alert_history.c.dedup_key == dedup_key)
         if since is not None:
             query = query.where(alert_history.c.created_at >= since)
+        if flow is not None:
+            query = query.where(alert_history.c.flow_name.like(_like(flow), escape="\\"))
+        if event is not None:
+            query = query.where(alert_history.c.event.like(_like(event), escape="\\"))
+        if severities is not None:
+            query = query.where(alert_history.c.severity.in_(sorted(severities)))
         query = query.order_by(alert_history.c.created_at.desc()).limit(limit)
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         return [HistoryEntry(**{**row._mapping, "created_at": utc(row.created_at)}) for row in rows]
+
+
+def _like(glob: str) -> str:
+    """A glob (``etl-*``, ``load_?``) as a SQL LIKE pattern, ``%`` and ``_`` taken literally."""
+    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
 
 
 class SilenceRow(BaseModel):
