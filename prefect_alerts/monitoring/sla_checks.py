@@ -95,15 +95,7 @@ class SlaApi:
 
     def deployments(self) -> list[Any]:
         if self._deployments is None:
-            found: list[Any] = []
-            for page in range(MAX_PAGES):
-                batch = self.call(
-                    lambda page=page: self.client.read_deployments(limit=PAGE_SIZE, offset=page * PAGE_SIZE)
-                )
-                found += batch
-                if len(batch) < PAGE_SIZE:
-                    break
-            self._deployments = found
+            self._deployments = list(self.pages(self.client.read_deployments))
         return self._deployments
 
     def deployment_name(self, deployment_id: Any) -> str | None:
@@ -115,29 +107,21 @@ class SlaApi:
 
     def flows(self) -> list[Any]:
         if self._flows is None:
-            found: list[Any] = []
-            for page in range(MAX_PAGES):
-                batch = self.call(
-                    lambda page=page: self.client.read_flows(limit=PAGE_SIZE, offset=page * PAGE_SIZE)
-                )
-                found += batch
-                if len(batch) < PAGE_SIZE:
-                    break
-            self._flows = found
-            self._flow_names.update({flow.id: flow.name for flow in found})
+            self._flows = list(self.pages(self.client.read_flows))
+            self._flow_names.update({flow.id: flow.name for flow in self._flows})
         return self._flows
 
     # ------------------------------------------------------------------ runs
-    def runs(self, run_filter: Any, sort: Any, **filters: Any) -> Iterator[Any]:
+    def pages(self, read: Callable[..., list[Any]], **arguments: Any) -> Iterator[Any]:
+        """Every item ``read`` returns, 200 a page, each page retried; at most ``MAX_PAGES`` pages."""
         for page in range(MAX_PAGES):
-            batch = self.call(
-                lambda page=page: self.client.read_flow_runs(
-                    flow_run_filter=run_filter, sort=sort, limit=PAGE_SIZE, offset=page * PAGE_SIZE, **filters
-                )
-            )
+            batch = self.call(lambda page=page: read(limit=PAGE_SIZE, offset=page * PAGE_SIZE, **arguments))
             yield from batch
             if len(batch) < PAGE_SIZE:
                 return
+
+    def runs(self, run_filter: Any, sort: Any, **filters: Any) -> Iterator[Any]:
+        return self.pages(self.client.read_flow_runs, flow_run_filter=run_filter, sort=sort, **filters)
 
     def count(self, run_filter: Any, **filters: Any) -> int:
         return int(self.call(lambda: self.client.count_flow_runs(flow_run_filter=run_filter, **filters)))
