@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -37,7 +37,7 @@ class Violation:
     """One rule broken by one subject (a run, a flow or a deployment), as seen at ``now``."""
 
     rule: SlaRule
-    subject: str = field(metadata={"doc": "run:<id>, flow:<name> or deployment:<flow>/<name>"})
+    subject: str  # run:<id>, flow:<name> or deployment:<flow>/<name>
     flow_name: str
     deployment_name: str | None
     observed: str
@@ -137,6 +137,11 @@ class _Subject:
     deployment_name: str | None
     created: datetime | None
     filters: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        """``etl/nightly`` or ``etl``: the subject as the alert names it."""
+        return self.subject.split(":", 1)[1]
 
 
 def _subjects(rule: SlaRule, api: SlaApi) -> list[_Subject]:
@@ -273,13 +278,13 @@ def _frequency(rule: FrequencySla, now: datetime, api: SlaApi) -> list[Violation
         if last_end is None:
             observed, detail = (
                 f"no Completed run in {age}",
-                f"{subject.subject.split(':', 1)[1]} has had no Completed run since it was created {age} ago "
+                f"{subject.label} has had no Completed run since it was created {age} ago "
                 f"(limit {format_duration(rule.stale_after)}).",
             )
         else:
             observed, detail = (
                 f"last Completed run {age} ago",
-                f"The last Completed run of {subject.subject.split(':', 1)[1]} ended {last_end:%Y-%m-%d %H:%M} UTC, "
+                f"The last Completed run of {subject.label} ended {last_end:%Y-%m-%d %H:%M} UTC, "
                 f"{age} ago (limit {format_duration(rule.stale_after)}): whatever it produces is stale.",
             )
         found.append(
@@ -332,7 +337,7 @@ def _max_failures(rule: MaxFailuresSla, now: datetime, api: SlaApi) -> list[Viol
                 subject.flow_name,
                 subject.deployment_name,
                 observed=f"{failed} failed runs in {window}",
-                detail=f"{subject.subject.split(':', 1)[1]} had {failed} failed or crashed runs in the last {window} "
+                detail=f"{subject.label} had {failed} failed or crashed runs in the last {window} "
                 f"(at most {rule.max_failures} allowed).",
             )
         )
@@ -356,7 +361,7 @@ def _success_rate(rule: SuccessRateSla, now: datetime, api: SlaApi) -> list[Viol
                 subject.flow_name,
                 subject.deployment_name,
                 observed=f"{rate:.0%} success ({finished - failed} of {finished})",
-                detail=f"{subject.subject.split(':', 1)[1]} completed {finished - failed} of its {finished} finished "
+                detail=f"{subject.label} completed {finished - failed} of its {finished} finished "
                 f"runs in the last {window}: {rate:.1%}, below {rule.min_success_rate:.0%}.",
             )
         )

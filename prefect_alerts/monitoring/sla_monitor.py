@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -159,7 +160,7 @@ def check_slas(
     store = SlaStore(state.engine)
     current: dict[str, Violation] = {}
     judged: set[str] = set()
-    with get_client(sync_client=True) if client is None else _as_is(client) as opened:
+    with get_client(sync_client=True) if client is None else nullcontext(client) as opened:
         api = SlaApi(opened, sleep=sleep)
         for rule in routing.slas:
             try:
@@ -228,19 +229,6 @@ def check_slas(
             )
         )
     return result
-
-
-class _as_is:
-    """A caller's client used as a context manager without closing it."""
-
-    def __init__(self, client: object) -> None:
-        self.client = client
-
-    def __enter__(self) -> object:
-        return self.client
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @flow(name=FLOW_NAME, log_prints=False, validate_parameters=True)

@@ -188,6 +188,7 @@ def ensure_heartbeat_watchdog(
     from prefect.client.orchestration import get_client
     from prefect.events.actions import CallWebhook
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+    from prefect.types import SecretDict
     from pydantic import SecretStr
 
     from prefect_alerts.dispatch.destinations import destination_key, load_reference
@@ -210,8 +211,6 @@ def ensure_heartbeat_watchdog(
         )
     channel = load_reference(target) if isinstance(target, str) else target
     url, headers, payload = watchdog_request(channel, interval, missed)
-
-    from prefect.types import SecretDict
 
     block_id = Webhook(method="POST", url=SecretStr(url), headers=SecretDict(headers)).save(
         WATCHDOG_BLOCK, overwrite=True

@@ -16,7 +16,7 @@ from pydantic import ConfigDict, PrivateAttr, field_validator
 from prefect_alerts.alert import Alert, Severity
 from prefect_alerts.routing.base import ConfigModel
 
-__all__ = ["CompiledMatch", "RouteMatch", "severity_values"]
+__all__ = ["CompiledMatch", "RouteMatch", "compile_globs", "severity_values"]
 
 _ORDER = [member.value for member in Severity]  # info < success < warning < error < critical
 _SEVERITIES = ", ".join(_ORDER)
@@ -60,7 +60,8 @@ def _glob_list(value: Any) -> Any:
     raise ValueError(f"expected a glob or a list of globs, e.g. 'etl-*' or ['etl-*', 'load'], got {value!r}")
 
 
-def _compile(globs: list[str] | None) -> re.Pattern[str] | None:
+def compile_globs(globs: list[str] | None) -> re.Pattern[str] | None:
+    """One regex for any of ``globs`` (``fnmatch`` syntax, whole-string, case-sensitive); None for none."""
     if not globs:
         return None
     # One alternation per key: one regex call per alert, whatever the number of globs.
@@ -159,10 +160,10 @@ class CompiledMatch:
         if match.severity is not None:
             rules = [match.severity] if isinstance(match.severity, str) else match.severity
             self.severities = frozenset().union(*(severity_values(rule) for rule in rules))
-        self.event = _compile(match.event)
-        self.tags = _compile(match.tags)
-        self.flow = _compile(match.flow)
-        self.deployment = _compile(match.deployment)
+        self.event = compile_globs(match.event)
+        self.tags = compile_globs(match.tags)
+        self.flow = compile_globs(match.flow)
+        self.deployment = compile_globs(match.deployment)
 
     def matches(self, alert: Alert) -> bool:
         if self.severities is not None and alert.severity._value_ not in self.severities:

@@ -18,9 +18,9 @@ Example:
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import re
+from abc import abstractmethod
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -29,6 +29,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_vali
 from prefect_alerts.alert import Severity
 from prefect_alerts.routing.base import ConfigModel
 from prefect_alerts.routing.durations import format_duration, parse_duration
+from prefect_alerts.routing.match import compile_globs
 
 __all__ = [
     "SLA_CLASSES",
@@ -64,10 +65,6 @@ def _globs(value: Any) -> Any:
             raise ValueError(f"each item must be a non-empty glob such as 'etl-*', got {item!r}")
         cleaned.append(item.strip())
     return cleaned
-
-
-def _compile(globs: list[str] | None) -> re.Pattern[str] | None:
-    return re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in globs)) if globs else None
 
 
 class SlaRule(ConfigModel):
@@ -110,8 +107,8 @@ class SlaRule(ConfigModel):
                 "an SLA names the flows or deployments it covers: add flow: 'etl-*' or deployment: '*/nightly' "
                 "(flow: '*' for every flow)"
             )
-        self._flow = _compile(self.flow)
-        self._deployment = _compile(self.deployment)
+        self._flow = compile_globs(self.flow)
+        self._deployment = compile_globs(self.deployment)
         return self
 
     # ------------------------------------------------------------------ scope
@@ -151,8 +148,9 @@ class SlaRule(ConfigModel):
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     @property
+    @abstractmethod
     def limit_text(self) -> str:
-        raise NotImplementedError
+        """The limit as the alert states it (``1h``, ``at most 2 per 1d``); each rule type says its own."""
 
 
 class TimeToCompletionSla(SlaRule):
