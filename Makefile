@@ -4,7 +4,8 @@ VENV := .venv
 VENV_LOWER := .venv-lower
 # The lowest versions we declare in pyproject.toml: `make test-lower` proves they work.
 LOWER_PINS := prefect==3.8.8 pandas==2.1.0 numpy==1.26.0 scipy==1.16.0 requests==2.31.0 \
-	prefect-slack==0.3.1 prefect-email==0.4.1 jinja2==3.1.6 rich==13.9.4 urllib3==2.0.7 pyyaml==6.0.1
+	prefect-slack==0.3.1 prefect-email==0.4.1 jinja2==3.1.6 rich==13.9.4 urllib3==2.0.7 pyyaml==6.0.1 \
+	matplotlib==3.8.0
 
 .PHONY: demo test lint test-lower test-postgres bench bench-hooks bench-dispatch bench-drift evidently-reference clean
 

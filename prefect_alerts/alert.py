@@ -21,6 +21,7 @@ __all__ = [
     "Alert",
     "AlertImage",
     "AlertStatus",
+    "AlertTable",
     "Link",
     "Severity",
     "Source",
@@ -171,6 +172,27 @@ class AlertImage(BaseModel):
     alt: str = ""
 
 
+class AlertTable(BaseModel):
+    """A small table carried with an alert (the daily report's per-flow rows); each channel that shows tables
+    escapes every cell its own way (email as an HTML table, the console as a rich table, text as columns)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str = Field(min_length=1, max_length=200)
+    columns: list[str] = Field(min_length=1, max_length=12)
+    rows: list[list[str]] = Field(default_factory=list, max_length=100)
+    note: str = Field(default="", max_length=500, description="Shown under the table, e.g. '12 more flows'.")
+
+    @model_validator(mode="after")
+    def _rows_fit_columns(self) -> AlertTable:
+        for number, row in enumerate(self.rows, start=1):
+            if len(row) != len(self.columns):
+                raise ValueError(
+                    f"row {number} has {len(row)} cells; the table has {len(self.columns)} columns"
+                )
+        return self
+
+
 _EVENT_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -304,6 +326,7 @@ class Alert(BaseModel):
     timestamp: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
     dedup_key: str = Field(default="", description="Stable fingerprint; computed when not given.")
     images: list[AlertImage] = Field(default_factory=list, repr=False)
+    tables: list[AlertTable] = Field(default_factory=list, repr=False, max_length=10)
 
     @field_validator("title", "message", mode="before")
     @classmethod

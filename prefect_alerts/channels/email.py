@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 import jinja2
 import markupsafe
@@ -67,6 +67,8 @@ EMAIL_FIELD_VALUE_LIMIT = 2000
 """Characters of one formatted field value."""
 EMAIL_META_LIMIT = 1000
 """Characters of the source, error type and tags lines."""
+EMAIL_TABLE_CELL_LIMIT = 300
+"""Characters of one cell of an alert's table (the daily report's flow rows)."""
 EMAIL_HEADER_VALUE_LIMIT = 255
 """Characters of an ``X-Prefect-Alerts-*`` header value (the dedup key's own maximum)."""
 CREDENTIALS_HOW_TO = (
@@ -181,6 +183,24 @@ color:#1d1c1d;">{{ message }}</pre>
 <img src="cid:{{ image.cid }}" alt="{{ image.alt }}" width="600" \
 style="display:block;width:100%;max-width:600px;height:auto;border:0;"></td></tr>
 {% endfor %}
+{% for table in tables %}
+<tr><td style="padding:16px 20px 0 20px;">
+<div style="font-weight:bold;margin:0 0 6px 0;">{{ table.title }}</div>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" \
+style="border-collapse:collapse;font-size:13px;">
+<tr>{% for column in table.columns %}<th align="{{ 'left' if loop.first else 'right' }}" \
+style="padding:4px 6px;border-bottom:2px solid #dddddd;color:#616061;font-weight:bold;">{{ column }}</th>\
+{% endfor %}</tr>
+{% for row in table.rows %}
+<tr>{% for cell in row %}<td align="{{ 'left' if loop.first else 'right' }}" \
+style="padding:4px 6px;border-bottom:1px solid #eeeeee;word-break:break-word;">{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}
+</table>
+{% if table.note %}
+<div style="font-size:12px;color:#616061;margin-top:4px;">{{ table.note }}</div>
+{% endif %}
+</td></tr>
+{% endfor %}
 {% if fields %}
 <tr><td style="padding:16px 20px 0 20px;">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" \
@@ -225,6 +245,49 @@ _JINJA = jinja2.Environment(
     autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
 )
 _HTML = _JINJA.from_string(_HTML_TEMPLATE)
+
+
+class _Table(NamedTuple):
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str
+
+
+def _tables(alert: Alert) -> list[_Table]:
+    """The alert's tables with every cell cleaned and cut (they may hold flow names and error messages)."""
+
+    def cell(text: str) -> str:
+        return truncate(" ".join(_clean_text(text).split()), EMAIL_TABLE_CELL_LIMIT, "…")
+
+    return [
+        _Table(
+            cell(table.title),
+            [cell(column) for column in table.columns],
+            [[cell(value) for value in row] for row in table.rows],
+            cell(table.note),
+        )
+        for table in alert.tables
+    ]
+
+
+def _text_table(table: _Table) -> list[str]:
+    """A table as aligned plain-text columns: first column left, the numbers right."""
+    widths = [
+        max(len(row[index]) for row in [table.columns, *table.rows]) for index in range(len(table.columns))
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            value.ljust(width) if index == 0 else value.rjust(width)
+            for index, (value, width) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    lines = [table.title + ":", "  " + line(table.columns)]
+    lines += ["  " + line(row) for row in table.rows]
+    if table.note:
+        lines.append("  " + table.note)
+    return lines
 
 
 def _preheader(alert: Alert) -> str:
@@ -457,6 +520,8 @@ class EmailChannel(Channel):
         message = truncate(_clean_text(alert.message.strip("\n")), EMAIL_MESSAGE_LIMIT)
         if message.strip():
             lines += [message, ""]
+        for table in _tables(alert):
+            lines += [*_text_table(table), ""]
         fields = self._fields(alert)
         if fields:
             lines.append("Fields:")
@@ -484,6 +549,7 @@ class EmailChannel(Channel):
             resolved=alert.is_resolved,
             message=truncate(_clean_text(alert.message.strip("\n")), EMAIL_MESSAGE_LIMIT).rstrip(),
             images=list(images),
+            tables=_tables(alert),
             fields=self._fields(alert),
             links=[{"url": link.url, "label": _clean_text(link.label)} for link in alert.links],
             meta=self._meta(alert),
