@@ -17,11 +17,17 @@ from typing import Any
 
 
 def build_deployments(routing: str | None, every: str, timezone: str | None) -> list[Any]:
-    """The two monitoring deployments, scheduled as ``prefect-alerts deploy`` schedules them."""
+    """The three monitoring deployments, scheduled as ``prefect-alerts deploy`` schedules them."""
     from prefect.client.schemas.schedules import CronSchedule
 
-    from prefect_alerts.monitoring import aggregator_flow, sla_monitor_flow
-    from prefect_alerts.monitoring.deploy import AGGREGATOR_DEPLOYMENT, SLA_MONITOR_DEPLOYMENT, cron_every
+    from prefect_alerts.monitoring import aggregator_flow, daily_report_flow, sla_monitor_flow
+    from prefect_alerts.monitoring.deploy import (
+        AGGREGATOR_DEPLOYMENT,
+        DAILY_REPORT_CRON,
+        DAILY_REPORT_DEPLOYMENT,
+        SLA_MONITOR_DEPLOYMENT,
+        cron_every,
+    )
     from prefect_alerts.routing import parse_duration
 
     schedule = CronSchedule(cron=cron_every(parse_duration(every)), timezone=timezone or "UTC")
@@ -32,6 +38,12 @@ def build_deployments(routing: str | None, every: str, timezone: str | None) -> 
         ),
         sla_monitor_flow.to_deployment(
             name=SLA_MONITOR_DEPLOYMENT, schedule=schedule, parameters=parameters, tags=["prefect-alerts"]
+        ),
+        daily_report_flow.to_deployment(
+            name=DAILY_REPORT_DEPLOYMENT,
+            schedule=CronSchedule(cron=DAILY_REPORT_CRON, timezone=timezone or "UTC"),
+            parameters={**parameters, "timezone_name": timezone or "UTC"},
+            tags=["prefect-alerts"],
         ),
     ]
 

@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NAMES = {
     "prefect-alerts-aggregator/prefect-alerts-aggregator": "flows/aggregator.py:aggregator_flow",
     "prefect-alerts-sla-monitor/prefect-alerts-sla-monitor": "flows/sla_monitor.py:sla_monitor_flow",
+    "prefect-alerts-daily-report/prefect-alerts-daily-report": "flows/daily_report.py:daily_report_flow",
 }
+CRONS = {"prefect-alerts-daily-report": "0 8 * * *"}
+"""Deployments not on the 5-minute schedule."""
 
 
 def _serve_module() -> ModuleType:
@@ -39,7 +42,8 @@ def test_the_prefect_yaml_entrypoints_load_the_library_flows() -> None:
         item = deployments[name.split("/")[1]]
         assert item["entrypoint"] == entrypoint
         assert load_flow_from_entrypoint(str(ROOT / entrypoint)).name == name.split("/")[0]
-        assert item["schedules"] == [{"cron": "*/5 * * * *", "timezone": "UTC", "active": True}]
+        cron = CRONS.get(item["name"], "*/5 * * * *")
+        assert item["schedules"] == [{"cron": cron, "timezone": "UTC", "active": True}]
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -69,7 +73,7 @@ def test_prefect_deploy_applies_the_yaml_with_its_crons_and_pull_step() -> None:
             assert deployment.work_pool_name == "monitoring"
             (schedule,) = deployment.schedules
             assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
-                "*/5 * * * *",
+                CRONS.get(deployment.name, "*/5 * * * *"),
                 "UTC",
                 True,
             )
@@ -78,17 +82,22 @@ def test_prefect_deploy_applies_the_yaml_with_its_crons_and_pull_step() -> None:
             ]
 
 
-def test_serve_builds_both_deployments_on_one_schedule() -> None:
+def test_serve_builds_the_three_deployments_in_one_timezone() -> None:
     serve = _serve_module()
     deployments = serve.build_deployments("alerts.yaml", "10m", "Europe/Berlin")
     assert [deployment.name for deployment in deployments] == [
         "prefect-alerts-aggregator",
         "prefect-alerts-sla-monitor",
+        "prefect-alerts-daily-report",
     ]
-    for deployment in deployments:
+    *watchers, report = deployments
+    for deployment in watchers:
         (schedule,) = deployment.schedules
         assert (schedule.schedule.cron, schedule.schedule.timezone) == ("*/10 * * * *", "Europe/Berlin")
         assert deployment.parameters == {"routing": "alerts.yaml"}
+    (schedule,) = report.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 8 * * *", "Europe/Berlin")
+    assert report.parameters == {"routing": "alerts.yaml", "timezone_name": "Europe/Berlin"}
 
 
 def test_serve_refuses_an_interval_cron_cannot_express() -> None:

@@ -5,7 +5,8 @@ What it does, each step idempotent (run it again after changing a setting):
 1. with a work pool: applies the ``prefect-alerts-aggregator`` and ``prefect-alerts-sla-monitor`` deployments
    (cron from ``every``, the installed package's module path as entrypoint, so any process worker with
    ``prefect-alerts`` installed runs them);
-   without one it says how to serve the flows instead (``python flows/aggregator.py``, ``python flows/sla_monitor.py``);
+   without one it says how to serve the flows instead (``python flows/aggregator.py``, ``python flows/sla_monitor.py``,
+   ``python flows/daily_report.py``);
 2. creates or updates the watchdog automation (:mod:`prefect_alerts.monitoring.watchdog`), which posts to the
    fallback destination when the aggregator's heartbeat stops for 3 runs.
 
@@ -31,6 +32,8 @@ from prefect_alerts.routing.durations import format_duration
 
 __all__ = [
     "AGGREGATOR_DEPLOYMENT",
+    "DAILY_REPORT_CRON",
+    "DAILY_REPORT_DEPLOYMENT",
     "SLA_MONITOR_DEPLOYMENT",
     "DeployError",
     "DeployResult",
@@ -41,6 +44,8 @@ __all__ = [
 
 AGGREGATOR_DEPLOYMENT = "prefect-alerts-aggregator"
 SLA_MONITOR_DEPLOYMENT = "prefect-alerts-sla-monitor"
+DAILY_REPORT_DEPLOYMENT = "prefect-alerts-daily-report"
+DAILY_REPORT_CRON = "0 8 * * *"
 DEFAULT_EVERY = timedelta(minutes=5)
 
 
@@ -105,6 +110,7 @@ def deploy_monitoring(
     watchdog: bool = True,
     watchdog_destination: str | Channel | None = None,
     missed: int = DEFAULT_MISSED,
+    report_cron: str = DAILY_REPORT_CRON,
 ) -> DeployResult:
     """Apply the monitoring deployments and the watchdog automation against ``$PREFECT_API_URL``.
 
@@ -119,6 +125,8 @@ def deploy_monitoring(
         watchdog: Set up the watchdog automation (default True).
         watchdog_destination: Where the watchdog posts instead of the routing's fallback.
         missed: Runs without a heartbeat before the watchdog fires (default 3).
+        report_cron: When the daily report runs (default ``0 8 * * *``: 08:00 in ``timezone``), which is also the
+            zone the report shows times in.
 
     Raises:
         DeployError: no ``PREFECT_API_URL``, an ``every`` cron cannot express, an unknown work pool, or a
@@ -150,12 +158,12 @@ def deploy_monitoring(
                 + routing
                 + "`) and deploy with --routing default"
             )
-        result.deployments += _apply_flows(routing, work_pool, cron, timezone)
+        result.deployments += _apply_flows(routing, work_pool, cron, timezone, report_cron)
     else:
         result.notes.append(
             "no --work-pool: no deployment applied; serve the flows from a machine that stays up with "
-            f"`python flows/aggregator.py` and `python flows/sla_monitor.py` (cron '{cron}'), or run deploy "
-            "again with --work-pool NAME"
+            f"`python flows/aggregator.py` and `python flows/sla_monitor.py` (cron '{cron}') and "
+            "`python flows/daily_report.py`, or run deploy again with --work-pool NAME"
         )
     if watchdog:
         result.watchdog = ensure_heartbeat_watchdog(
@@ -168,17 +176,21 @@ def deploy_monitoring(
     return result
 
 
-def _apply_flows(routing: str | None, work_pool: str, cron: str, timezone: str | None) -> list[DeployedFlow]:
+def _apply_flows(
+    routing: str | None, work_pool: str, cron: str, timezone: str | None, report_cron: str
+) -> list[DeployedFlow]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.schedules import CronSchedule
     from prefect.deployments.runner import EntrypointType
     from prefect.exceptions import ObjectNotFound
 
     from prefect_alerts.monitoring.aggregator import aggregator_flow
+    from prefect_alerts.monitoring.daily_report import daily_report_flow
     from prefect_alerts.monitoring.sla_monitor import sla_monitor_flow
 
     try:
         schedule = CronSchedule(cron=cron, timezone=timezone or "UTC")
+        report_schedule = CronSchedule(cron=report_cron, timezone=timezone or "UTC")
     except ValueError:
         raise DeployError(
             f"--timezone {timezone!r} is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/New_York)"
@@ -192,25 +204,38 @@ def _apply_flows(routing: str | None, work_pool: str, cron: str, timezone: str |
                 f"create {work_pool} --type process` and start a worker with `prefect worker start --pool "
                 f"{work_pool}`"
             ) from None
+    routing_parameter = {"routing": routing} if routing is not None else {}
     flows = (
         (
             aggregator_flow,
             AGGREGATOR_DEPLOYMENT,
             "prefect-alerts: sweeps for unreported failed/crashed runs, re-raises stale queued alerts, resolves "
             "recoveries, closes storms, flushes the outbox, emits the heartbeat.",
+            schedule,
+            routing_parameter,
         ),
         (
             sla_monitor_flow,
             SLA_MONITOR_DEPLOYMENT,
             "prefect-alerts: judges the routing's slas: (stuck, late and stale runs, failures, success rate).",
+            schedule,
+            routing_parameter,
+        ),
+        (
+            daily_report_flow,
+            DAILY_REPORT_DEPLOYMENT,
+            "prefect-alerts: the last day's runs, errors and alerts as an email with a chart, a Slack summary "
+            "and artifacts.",
+            report_schedule,
+            {**routing_parameter, "timezone_name": timezone or "UTC"},
         ),
     )
     deployed = []
-    for monitoring_flow, name, description in flows:
+    for monitoring_flow, name, description, flow_schedule, parameters in flows:
         deployment = monitoring_flow.to_deployment(
             name=name,
-            schedule=schedule,
-            parameters={"routing": routing} if routing is not None else {},
+            schedule=flow_schedule,
+            parameters=parameters,
             entrypoint_type=EntrypointType.MODULE_PATH,
             tags=["prefect-alerts"],
             description=description,
@@ -220,7 +245,7 @@ def _apply_flows(routing: str | None, work_pool: str, cron: str, timezone: str |
             DeployedFlow(
                 name=f"{monitoring_flow.name}/{name}",
                 deployment_id=str(deployment_id),
-                cron=cron,
+                cron=flow_schedule.cron,
                 work_pool=work_pool,
             )
         )

@@ -55,11 +55,12 @@ def chart_png(report: DailyReport, *, dpi: int = 100) -> bytes:
     runs_axes.set_ylabel(f"runs per {report.bucket}")
     runs_axes.set_title(f"Flow runs by final state ({report.total_runs:,} in all)", loc="left", fontsize=11)
     if report.total_runs:
-        runs_axes.legend(loc="upper left", fontsize=8, ncols=5, frameon=False)
+        runs_axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, ncols=5, frameon=False)
     else:
         runs_axes.text(0.5, 0.5, "no flow run finished in this window", transform=runs_axes.transAxes,
                        ha="center", va="center", color="#616061")  # fmt: skip
     runs_axes.grid(axis="y", color="#eeeeee")
+    runs_axes.set_axisbelow(True)
 
     timed = [
         (start, bucket) for start, bucket in zip(starts, report.buckets, strict=True) if bucket.mean_seconds
@@ -69,11 +70,15 @@ def chart_png(report: DailyReport, *, dpi: int = 100) -> bytes:
         longest = [(bucket.max_seconds or 0) / 60 for _, bucket in timed]
         points = [start for start, _ in timed]
         duration_axes.plot(points, minutes, marker="o", markersize=3, color="#1264a3", label="mean")
-        duration_axes.plot(points, longest, linestyle="--", color="#9e9ea6", label="longest")
-        duration_axes.legend(loc="upper left", fontsize=8, frameon=False)
+        duration_axes.plot(
+            points, longest, linestyle="--", marker="x", markersize=4, color="#9e9ea6", label="longest"
+        )
+        duration_axes.set_ylim(bottom=0)
+        duration_axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, ncols=2, frameon=False)
     duration_axes.set_ylabel("duration (min)")
     duration_axes.set_title("Run duration", loc="left", fontsize=11)
     duration_axes.grid(axis="y", color="#eeeeee")
+    duration_axes.set_axisbelow(True)
     if starts:
         duration_axes.set_xlim(starts[0], report.until.astimezone(zone))
     duration_axes.xaxis.set_major_formatter(

@@ -85,6 +85,11 @@ def test_deploy_applies_the_aggregator_and_its_watchdog_and_is_idempotent(
         sla = client.read_deployment_by_name("prefect-alerts-sla-monitor/prefect-alerts-sla-monitor")
         assert sla.entrypoint == "prefect_alerts.monitoring.sla_monitor.sla_monitor_flow"
         assert sla.parameters == {"routing": str(routing_file)}
+        report = client.read_deployment_by_name("prefect-alerts-daily-report/prefect-alerts-daily-report")
+        assert report.entrypoint == "prefect_alerts.monitoring.daily_report.daily_report_flow"
+        assert report.parameters == {"routing": str(routing_file), "timezone_name": "UTC"}
+        (report_schedule,) = report.schedules
+        assert (report_schedule.schedule.cron, report_schedule.schedule.timezone) == ("0 8 * * *", "UTC")
 
     # Again, with a new schedule: the same deployment and automation, updated in place.
     again_args = ["deploy", "--routing", str(routing_file), "--work-pool", work_pool, "--every", "10m"]
@@ -95,6 +100,12 @@ def test_deploy_applies_the_aggregator_and_its_watchdog_and_is_idempotent(
     with get_client(sync_client=True) as client:
         (schedule,) = client.read_deployment(deployment.id).schedules
         assert (schedule.schedule.cron, schedule.schedule.timezone) == ("*/10 * * * *", "Europe/Berlin")
+        (report_schedule,) = client.read_deployment(report.id).schedules
+        assert (report_schedule.schedule.cron, report_schedule.schedule.timezone) == (
+            "0 8 * * *",
+            "Europe/Berlin",
+        )
+        assert client.read_deployment(report.id).parameters["timezone_name"] == "Europe/Berlin"
         (automation,) = client.read_automations_by_name(WATCHDOG_AUTOMATION)
         assert automation.trigger.within == timedelta(minutes=30)
 
