@@ -175,6 +175,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_argument("--no-watchdog", action="store_true", help="do not create the watchdog automation")
     deploy.add_argument("--json", action="store_true", help="print what was applied as JSON")
+    from prefect_alerts.commands import report
+
+    report.add_parser(commands)
     commands.add_parser("channels", help="list the channel kinds and the block types each loads")
     commands.add_parser("version", help="print the version")
     return parser
@@ -442,6 +445,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if args.command in handlers:
         return handlers[args.command](args)
+    if args.command == "report":
+        from prefect_alerts.commands import report
+
+        return report.run(args)
     if args.command == "channels":
         return _channels()
     from prefect_alerts import __version__

@@ -104,6 +104,14 @@ def build_daily_report(
     zone = report_zone(timezone_name)
     if client is None:
         from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL
+
+        if not PREFECT_API_URL.value():
+            # Without it Prefect would start an empty temporary server, and the report would say "no runs".
+            raise ReportError(
+                "PREFECT_API_URL is not set: the report reads a running Prefect server. "
+                "`export PREFECT_API_URL=http://127.0.0.1:4200/api` (or your server's), then run it again"
+            )
 
         with get_client(sync_client=True) as new_client:
             return build_daily_report(
