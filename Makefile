@@ -7,7 +7,7 @@ LOWER_PINS := prefect==3.8.8 pandas==2.1.0 numpy==1.26.0 scipy==1.16.0 requests=
 	prefect-slack==0.3.1 prefect-email==0.4.1 jinja2==3.1.6 rich==13.9.4 urllib3==2.0.7 pyyaml==6.0.1 \
 	matplotlib==3.8.0
 
-.PHONY: demo test lint test-lower test-postgres bench bench-hooks bench-dispatch bench-drift evidently-reference clean
+.PHONY: demo test lint test-lower test-postgres bench bench-hooks bench-dispatch bench-report bench-drift evidently-reference clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-hooks: $(VENV)/.installed
 
 bench-dispatch: $(VENV)/.installed
 	$(VENV)/bin/python bench/dispatch_throughput.py
+
+bench-report: $(VENV)/.installed
+	$(VENV)/bin/python bench/daily_report.py
 
 # Evidently only for the drift benchmark and the parity fixtures: its own venv (evidently 0.7.23 needs pandas < 3).
 BENCH_EVIDENTLY := bench/.venv-evidently

@@ -42,7 +42,7 @@ def test_every_routing_default_in_the_table_is_the_models() -> None:
     documented = {
         row[0].split(" ")[0].strip("`"): row[1]
         for row in _rows(2)
-        if not row[0].startswith(("watchdog", "slas"))
+        if not row[0].startswith(("watchdog", "slas", "daily report"))
     }
     assert len(documented) >= 12
     for setting, text in documented.items():
@@ -62,6 +62,26 @@ def test_the_watchdog_row_is_the_deploy_default() -> None:
     (row,) = [row for row in _rows(2) if row[0].startswith("watchdog")]
     assert f"{DEFAULT_MISSED} runs" in row[1] and "--every 5m" in row[1]
     assert row[1].endswith(f"`{int((DEFAULT_EVERY * DEFAULT_MISSED).total_seconds() // 60)}m")
+
+
+def test_the_daily_report_rows_are_the_flows_defaults() -> None:
+    from prefect_alerts.monitoring.daily_report import daily_report_flow
+    from prefect_alerts.monitoring.deploy import DAILY_REPORT_CRON
+    from prefect_alerts.report import DEFAULT_LATE_AFTER
+
+    rows = {
+        row[0].split("`")[1] if "`" in row[0] else row[0]: row[1]
+        for row in _rows(2)
+        if row[0].startswith("daily")
+    }
+    parameters = inspect.signature(daily_report_flow.fn).parameters
+    assert rows == {
+        "prefect-alerts deploy": DAILY_REPORT_CRON,
+        "window": parameters["window"].default,
+        "timezone_name": parameters["timezone_name"].default,
+        "late_after": "15s",
+    }
+    assert parse_duration(rows["late_after"]) == DEFAULT_LATE_AFTER
 
 
 @pytest.mark.parametrize("row", _rows(3), ids=lambda row: f"{row[0]}.{row[1]}")
