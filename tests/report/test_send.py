@@ -178,3 +178,25 @@ def test_the_flow_sends_once_per_window_and_publishes_its_artifacts(httpserver: 
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[ARTIFACT_KEY]))
         )
     assert any("2 runs, 50% succeeded; 1 crashed" in (artifact.data or "") for artifact in artifacts)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_report_that_cannot_be_built_alerts_daily_report_failed_and_raises(httpserver: HTTPServer) -> None:
+    # An unreachable API takes the same path (ReportError; test_build checks its retries); a bad timezone gets
+    # there without leaving a client pointed at a dead server for the rest of the session.
+    from prefect_alerts.monitoring import daily_report_flow
+    from prefect_alerts.report import ReportError
+    from prefect_alerts.routing import AlertRouting
+
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    routing = AlertRouting.model_validate(
+        {
+            "routes": [{"name": "all", "destinations": [SlackChannel(url=httpserver.url_for("/hook"))]}],
+            "default": [],
+        }
+    )
+    with pytest.raises(ReportError, match="unknown timezone"):
+        daily_report_flow.fn(routing=routing, timezone_name="Mars/Olympus")
+    (post,) = slack_posts(httpserver)
+    assert "The daily report could not be built" in slack_text(post)
+    assert "daily_report_failed" in slack_text(post) and "unknown timezone" in slack_text(post)
