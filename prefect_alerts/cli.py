@@ -175,6 +175,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_argument("--no-watchdog", action="store_true", help="do not create the watchdog automation")
     deploy.add_argument("--json", action="store_true", help="print what was applied as JSON")
+
+    # setup-blocks parses its own flags (prefect_alerts.setup), which keeps secrets out of argparse's errors;
+    # prefix_chars that no flag uses hands every word after the command to it unparsed.
+    setup_blocks = commands.add_parser(
+        "setup-blocks",
+        help="create the blocks and a default routing from flags, the environment or .env "
+        "(--dry-run, --check; see setup-blocks --help)",
+        add_help=False,
+        prefix_chars="\0",
+    )
+    setup_blocks.add_argument("setup_argv", nargs=argparse.REMAINDER)
     from prefect_alerts.commands import report
 
     report.add_parser(commands)
@@ -413,6 +424,12 @@ def _history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _setup_blocks(args: argparse.Namespace) -> int:
+    from prefect_alerts.setup import main as setup_main
+
+    return setup_main(args.setup_argv, prog="prefect-alerts setup-blocks")
+
+
 def _channels() -> int:
     from prefect_alerts.channels.registry import CHANNEL_KINDS
 
@@ -442,6 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": _status,
         "deploy": _deploy,
         "history": _history,
+        "setup-blocks": _setup_blocks,
     }
     if args.command in handlers:
         return handlers[args.command](args)

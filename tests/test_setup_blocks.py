@@ -47,11 +47,15 @@ def unique_name(prefix: str = "setup") -> str:
 
 
 @pytest.fixture(autouse=True)
-def _no_setup_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_setup_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # The script reads PREFECT_ALERTS_* as defaults; a developer's own must not leak into these tests.
     for key in list(os.environ):
         if key.startswith("PREFECT_ALERTS_"):
             monkeypatch.delenv(key)
+    # The routing block goes under a name of its own: alert-routing/default on the session's server would
+    # route every other test's alerts.
+    monkeypatch.setenv("PREFECT_ALERTS_ROUTING_BLOCK", unique_name("routing"))
+    monkeypatch.chdir(tmp_path)  # no ./.env of the developer's
 
 
 @pytest.fixture
@@ -99,6 +103,7 @@ def script_env() -> dict[str, str]:
     from prefect.settings import PREFECT_API_URL
 
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_ALERTS_")}
+    env["PREFECT_ALERTS_ROUTING_BLOCK"] = os.environ["PREFECT_ALERTS_ROUTING_BLOCK"]  # never default
     env.update(PREFECT_API_URL=str(PREFECT_API_URL.value()), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.update(PREFECT_LOGGING_LEVEL="DEBUG", PREFECT_LOGGING_ROOT_LEVEL="DEBUG")
     return env

@@ -1,4 +1,4 @@
-"""The checks setup_blocks.py runs on every value before it saves anything.
+"""The checks ``prefect-alerts setup-blocks`` runs on every value before it saves anything.
 
 Each check returns the value (normalised where that is safe) or raises :class:`SetupError` with a message that
 names the flag and the shape expected. No message ever contains the value, not even a part of it: a near-miss
@@ -62,15 +62,15 @@ def _has_control(value: str, *, allow_space: bool = True) -> bool:
     return any(ord(ch) < 32 or ord(ch) == 127 or (not allow_space and ch.isspace()) for ch in value)
 
 
-def check_block_name(name: str | None) -> str:
-    """The name every block is saved under: Prefect allows lowercase letters, digits and dashes.
+def check_block_name(name: str | None, flag: str = "--name") -> str:
+    """A block name: Prefect allows lowercase letters, digits and dashes.
 
     >>> check_block_name("ops-alerts")
     'ops-alerts'
     """
     if not name or not _BLOCK_NAME.fullmatch(name):
         raise SetupError(
-            "--name must be lowercase letters, digits and dashes (Prefect's rule for block names), e.g. ops-alerts"
+            f"{flag} must be lowercase letters, digits and dashes (Prefect's rule for block names), e.g. ops-alerts"
         )
     return name
 
