@@ -72,7 +72,7 @@ def load_block(
     raise BlockNotFoundError(
         f"No block named {name!r} of type {slugs} was found on the Prefect server. "
         f"Create it with: {how_to_create.format(name=name)} "
-        "(or run `python blocks/setup_blocks.py`), or check the name with `prefect block ls`."
+        "(or run `prefect-alerts setup-blocks`), or check the name with `prefect block ls`."
     )
 
 

@@ -77,7 +77,7 @@ def test_load_block_of_a_missing_name_names_type_name_and_fix() -> None:
     message = str(info.value)
     assert "'nope'" in message and "'pagerduty-events-v2'" in message
     assert "PagerDutyEventsV2(routing_key=...).save('nope')" in message
-    assert "blocks/setup_blocks.py" in message
+    assert "prefect-alerts setup-blocks" in message
 
 
 def test_load_block_rejects_a_slug_of_the_wrong_type() -> None:

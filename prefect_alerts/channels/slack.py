@@ -127,7 +127,7 @@ class SlackChannel(HTTPChannel):
     @classmethod
     def from_block(cls, name: str, /, **kwargs: Any) -> SlackChannel:
         """Build from a saved Slack webhook block: prefect-slack's ``slack-incoming-webhook`` (what
-        ``blocks/setup_blocks.py`` saves) or Prefect's core ``slack-webhook``. When both exist under one name the
+        ``prefect-alerts setup-blocks`` saves) or Prefect's core ``slack-webhook``. When both exist under one name the
         prefect-slack one wins, so re-running the set-up script updates the URL; ``"slack-webhook/name"`` picks
         the core one."""
         from prefect.blocks.notifications import SlackWebhook as CoreSlackWebhook

@@ -53,7 +53,7 @@ def channel_kinds() -> list[str]:
 def setup_hint(name: str, kind: str | None = None) -> str:
     """How to create the block ``name``: the setup script's command line."""
     flags = _SETUP_FLAGS.get(kind or "", "--slack-webhook-url URL (or --pagerduty-routing-key KEY, ...)")
-    return f"create it with `python blocks/setup_blocks.py --name {name} {flags}`, or list blocks with `prefect block ls`"
+    return f"create it with `prefect-alerts setup-blocks --name {name} {flags}`, or list blocks with `prefect block ls`"
 
 
 def reference_key(destination: str | Channel) -> str:
@@ -88,7 +88,7 @@ def normalize_destination(value: Any, names: MutableMapping[str, str] | None = N
     if "://" in text:
         raise ValueError(
             f"{mask_urls(text)!r} is a URL; destinations name saved blocks, so the URL stays secret: save it "
-            "with `python blocks/setup_blocks.py --name NAME --slack-webhook-url URL` (or --webhook-url, "
+            "with `prefect-alerts setup-blocks --name NAME --slack-webhook-url URL` (or --webhook-url, "
             "--discord-webhook-url) and write 'slack:NAME'"
         )
     if text.lower() == "console":

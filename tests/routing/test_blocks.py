@@ -242,7 +242,7 @@ def test_a_bare_name_no_block_has_names_the_setup_command() -> None:
         AlertRouting.model_validate({"routes": [{"name": "r", "destinations": [name]}]})
     message = str(raised.value)
     assert f"routes[0].destinations: destination {name!r} has no kind and no saved block" in message
-    assert f"python blocks/setup_blocks.py --name {name}" in message and f"'kind:{name}'" in message
+    assert f"prefect-alerts setup-blocks --name {name}" in message and f"'kind:{name}'" in message
 
 
 def test_check_destinations_reports_missing_blocks(channel_blocks: dict[str, str]) -> None:
@@ -264,7 +264,7 @@ def test_check_destinations_reports_missing_blocks(channel_blocks: dict[str, str
     assert problems[0].startswith(
         "routes[0] (pages): pagerduty:rt-absent: no saved pagerduty-events-v2 block named 'rt-absent'"
     )
-    assert "python blocks/setup_blocks.py --name rt-absent --pagerduty-routing-key KEY" in problems[0]
+    assert "prefect-alerts setup-blocks --name rt-absent --pagerduty-routing-key KEY" in problems[0]
     assert problems[1].startswith(
         f"default: slack:slack-incoming-webhook/{slack}: no saved slack-incoming-webhook block"
     )

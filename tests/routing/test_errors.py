@@ -181,7 +181,7 @@ def test_a_url_as_a_destination_is_refused_without_showing_its_secret() -> None:
     message = str(raised.value)
     assert "Zq9SECRETsecret" not in message and "T000" not in message
     assert "https://hooks.slack.com/..." in message
-    assert "blocks/setup_blocks.py" in message and "'slack:NAME'" in message
+    assert "prefect-alerts setup-blocks" in message and "'slack:NAME'" in message
 
 
 def test_a_config_that_is_not_a_mapping() -> None:
