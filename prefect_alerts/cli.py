@@ -9,6 +9,7 @@
     prefect-alerts config push alerts.yaml      # saved as alert-routing/default, which every worker reads
     prefect-alerts test --route pages            # a labelled test alert through route 'pages' (or --destination)
     prefect-alerts status --routing alerts.yaml
+    prefect-alerts demo                          # the end-to-end demo, no credentials needed
     prefect-alerts channels
     prefect-alerts version
 
@@ -167,6 +168,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     _add_test_parser(commands)
+    _add_demo_parser(commands)
     deploy = commands.add_parser(
         "deploy",
         help="apply the monitoring deployments and the aggregator watchdog automation to $PREFECT_API_URL",
@@ -216,6 +218,21 @@ def _add_test_parser(commands: Any) -> None:
         help="routing file or saved alert-routing block (default: the resolution order)",
     )
     test.add_argument("--json", action="store_true", help="print the results as JSON")
+
+
+def _add_demo_parser(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run the end-to-end demo: an embedded Prefect server (or $PREFECT_API_URL), local Slack, "
+        "PagerDuty, email, Discord and webhook stand-ins, a sample ML pipeline that fails, times out, drifts "
+        "and breaches an SLA, then recovers; no credentials needed, under 2 minutes",
+    )
+    demo.add_argument(
+        "--output",
+        default="demo-output",
+        metavar="DIR",
+        help="where to write what each stand-in received (default: ./demo-output)",
+    )
 
 
 def _outcome_json(outcome: Any) -> dict[str, Any]:
@@ -463,6 +480,14 @@ def _test(args: argparse.Namespace) -> int:
     return EXIT_DELIVERED
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from prefect_alerts.demo import launch
+
+    return launch(Path(args.output))
+
+
 def _history(args: argparse.Namespace) -> int:
     from prefect_alerts.history import recent_alerts, render_history
     from prefect_alerts.routing import RoutingError, parse_duration
@@ -517,6 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "deploy": _deploy,
         "history": _history,
         "test": _test,
+        "demo": _demo,
     }
     if args.command in handlers:
         return handlers[args.command](args)
