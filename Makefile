@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/python demo/demo.py
+	$(VENV)/bin/prefect-alerts demo
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -97,3 +97,83 @@ def test_dead_letters_make_it_unhealthy(
 def test_a_bad_max_age_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", "--max-age", "soon"]) == EXIT_USAGE
     assert "--max-age" in capsys.readouterr().err
+
+
+ROUTING = """
+fallback: console
+routes:
+  - name: pages
+    match: {severity: ">=error", tags: [prod]}
+    destinations: [slack:status-ops, console]
+default: [console]
+"""
+
+
+def test_status_shows_the_routing_file_its_routes_and_the_store(
+    state: DispatchState, tmp_path: Path, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prefect_slack import SlackWebhook
+
+    SlackWebhook(url=httpserver.url_for("/status-ops")).save("status-ops", overwrite=True)
+    routing = tmp_path / "alerts.yaml"
+    routing.write_text(ROUTING)
+    main(["status", "--routing", str(routing)])
+    out = capsys.readouterr().out
+    assert f"ok      routing: file {routing.resolve()}\n" in out
+    assert "          route pages: severity >=error, tags prod -> slack:status-ops, console\n" in out
+    assert "          route default: alerts no route matched -> console\n" in out
+    assert "          fallback -> console\n" in out
+    assert f"info    store: SQLite file {tmp_path}/status.db ($PREFECT_ALERTS_DATABASE_URL)" in out
+    assert "PROBLEM destination" not in out
+
+    main(["status", "--routing", str(routing), "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["routing"]["source"] == {"kind": "file", "location": str(routing.resolve()), "detail": None}
+    assert data["routing"]["destinations"] == ["slack:status-ops", "console"]
+    assert [route["name"] for route in data["routing"]["routes"]] == ["pages", "default"]
+    assert data["store"]["path"] == f"{tmp_path}/status.db" and data["store"]["backend"] == "sqlite"
+    assert "outbox" in data and "heartbeat" in data
+
+
+def test_a_destination_without_its_block_is_a_problem(
+    state: DispatchState, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routing = tmp_path / "alerts.yaml"
+    routing.write_text(ROUTING.replace("status-ops", "status-missing"))
+    assert main(["status", "--routing", str(routing)]) == EXIT_FAILED
+    out = capsys.readouterr().out
+    assert "PROBLEM destination routes[0] (pages): slack:status-missing: no saved" in out
+    assert main(["status", "--routing", str(tmp_path / "nope.yaml")]) == EXIT_USAGE
+    assert "nope.yaml' not found" in capsys.readouterr().err
+
+
+def test_status_names_a_routing_block_and_says_when_it_is_the_console_only(
+    state: DispatchState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect_alerts.routing import AlertRouting, clear_routing_cache
+
+    AlertRouting.model_validate({"default": ["console"]}).save_block("status-test")
+    by_block = system_status(state=state, routing="status-test").routing
+    assert by_block is not None and str(by_block.source) == "block alert-routing/status-test"
+
+    monkeypatch.delenv("PREFECT_ALERTS_CONFIG", raising=False)
+    clear_routing_cache()
+    console = system_status(state=state).routing
+    assert console is not None and console.source.kind == "console"
+    assert "no block alert-routing/default on the Prefect server" in str(console.source)
+    assert "warning routing: console only (" in system_status(state=state).render()
+
+    routing = tmp_path / "alerts.yaml"
+    routing.write_text(ROUTING)
+    monkeypatch.setenv("PREFECT_ALERTS_CONFIG", str(routing))
+    by_env = system_status(state=state, check_routing=True).routing
+    assert by_env is not None
+    assert str(by_env.source) == f"file {routing.resolve()} (from $PREFECT_ALERTS_CONFIG)"
+
+
+def test_the_store_location_never_shows_a_password() -> None:
+    from prefect_alerts.status import store_location
+
+    location = store_location("postgresql+psycopg://ana:s3cret-pw@db.internal:5432/alerts")
+    assert location.url == "postgresql+psycopg://ana:***@db.internal:5432/alerts"
+    assert location.path is None and "s3cret-pw" not in str(location) + location.model_dump_json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prefect_alerts.routing.destinations import reference_key
@@ -12,7 +13,7 @@ from prefect_alerts.routing.storm import StormSettings
 if TYPE_CHECKING:
     from prefect_alerts.routing.config import AlertRouting
 
-__all__ = ["describe_routing"]
+__all__ = ["NamedRoute", "describe_routing", "named_routes"]
 
 
 def _settings(route: CompiledRoute) -> str:
@@ -99,3 +100,43 @@ def describe_routing(routing: AlertRouting) -> str:
         lines.append("slas (judged by the SLA monitor; violations are sla_violation alerts):")
         lines += [f"  - {rule.title} ({rule.severity.value})" for rule in routing.slas]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class NamedRoute:
+    """A compiled route and when it applies: its match, or, for a default, the alerts no route took."""
+
+    route: CompiledRoute
+    when: str
+
+    @property
+    def name(self) -> str:
+        return self.route.name
+
+    @property
+    def destination_keys(self) -> list[str]:
+        return [key for key, _, _ in self.route.targets]
+
+
+def named_routes(routing: AlertRouting) -> list[NamedRoute]:
+    """Every route by the name results show, in the order they are tried: each team's routes and default,
+    the global routes, then the global default (named ``default``). Unnamed routes are ``routes[i]``
+    (``team/routes[i]`` in a team).
+
+        >>> from prefect_alerts.routing import AlertRouting
+        >>> routing = AlertRouting(routes=[{"name": "pages", "destinations": ["console"]}])
+        >>> [(named.name, named.when, named.destination_keys) for named in named_routes(routing)]
+        [('pages', 'every alert', ['console']), ('default', 'alerts no route matched', ['console'])]
+    """
+    plan = RoutingPlan(routing.routes, routing.default, routing.teams, routing.defaults, routing.storm)
+    found: list[NamedRoute] = []
+    for team in plan.teams:
+        found.extend(
+            NamedRoute(route, f"team {team.name}: {route.route_match.describe()}") for route in team.routes
+        )
+        if team.default is not None:
+            found.append(NamedRoute(team.default, f"team {team.name}: alerts no team route matched"))
+    found.extend(NamedRoute(route, route.route_match.describe()) for route in plan.routes)
+    if plan.default is not None:
+        found.append(NamedRoute(plan.default, "alerts no route matched"))
+    return found

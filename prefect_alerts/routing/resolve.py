@@ -20,7 +20,9 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from prefect_alerts.channels.base import get_logger
 from prefect_alerts.routing.blocks import BLOCK_TYPE_SLUG, DEFAULT_BLOCK_NAME, _block_name, how_to_create
@@ -33,9 +35,11 @@ __all__ = [
     "DEFAULT_TTL",
     "ROUTING_TTL_ENV",
     "TTL_ENV",
+    "RoutingSource",
     "clear_routing_cache",
     "forget_block",
     "resolve_routing",
+    "routing_source",
 ]
 
 CONFIG_ENV = "PREFECT_ALERTS_CONFIG"
@@ -293,3 +297,67 @@ def resolve_routing(routing: AlertRouting | str | os.PathLike[str] | None = None
     routing_ = _from_block(text, required=True)
     assert routing_ is not None
     return routing_
+
+
+class RoutingSource(BaseModel):
+    """Where a routing comes from: a file, a saved block, or nowhere (the console only), and why."""
+
+    kind: Literal["file", "block", "console", "object"]
+    location: str | None = Field(
+        default=None, description="The file's absolute path, or the block as 'alert-routing/NAME'."
+    )
+    detail: str | None = Field(
+        default=None, description="How it was chosen ($PREFECT_ALERTS_CONFIG), or why it is the console only."
+    )
+
+    def __str__(self) -> str:
+        if self.kind == "file":
+            text = f"file {self.location}"
+        elif self.kind == "block":
+            text = f"block {self.location}"
+        elif self.kind == "object":
+            text = "an AlertRouting object"
+        else:
+            text = "console only"
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+def routing_source(routing: AlertRouting | str | os.PathLike[str] | None = None) -> RoutingSource:
+    """Where :func:`resolve_routing` reads ``routing`` from. Call it after resolving: it reads the cache and
+    the environment, never the server.
+
+        >>> str(routing_source(AlertRouting()))
+        'an AlertRouting object'
+
+    Example:
+        ```python
+        from prefect_alerts.routing.resolve import resolve_routing, routing_source
+
+        routing = resolve_routing(None)
+        print(routing_source(None))  # "file /srv/alerts.yaml (from $PREFECT_ALERTS_CONFIG)"
+        ```
+    """
+    if isinstance(routing, AlertRouting):
+        return RoutingSource(kind="object")
+    if routing is not None:
+        text = os.fspath(routing).strip()
+        if Path(text).expanduser().is_file() or isinstance(routing, os.PathLike):
+            return RoutingSource(kind="file", location=str(Path(text).expanduser().resolve()))
+        return RoutingSource(kind="block", location=f"{BLOCK_TYPE_SLUG}/{_block_name(text)}")
+    path = os.environ.get(CONFIG_ENV, "").strip()
+    if path:
+        return RoutingSource(
+            kind="file", location=str(Path(path).expanduser().resolve()), detail=f"from ${CONFIG_ENV}"
+        )
+    location = f"{BLOCK_TYPE_SLUG}/{DEFAULT_BLOCK_NAME}"
+    with _LOCK:
+        entry = _BLOCKS.get(DEFAULT_BLOCK_NAME)
+    if entry is not None and entry.routing is not None:
+        return RoutingSource(kind="block", location=location, detail=f"no ${CONFIG_ENV}")
+    if not _server_configured():
+        why = f"no ${CONFIG_ENV}, and no PREFECT_API_URL to look for the block {location} on"
+    elif entry is not None and entry.error is not None:
+        why = str(entry.error)
+    else:
+        why = f"no ${CONFIG_ENV}, and no block {location} on the Prefect server"
+    return RoutingSource(kind="console", detail=why)
