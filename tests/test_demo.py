@@ -146,6 +146,25 @@ def test_demo_output_holds_the_same_messages(
     assert any("Drift check failed" in message["subject"] for message in data["email"])
 
 
+def test_the_daily_report_reaches_email_and_slack_and_is_written_as_html(
+    demo_folder: Path, demo_run: subprocess.CompletedProcess[str], received: dict[str, str]
+) -> None:
+    # Every churn flow the demo ran is in it; the failures, the timeout and the crash are counted.
+    assert "Daily report:" in received["Email"] and "Daily report:" in received["Slack"]
+    output = demo_folder / "demo-output"
+    page = (output / "daily-report.html").read_text(encoding="utf-8")
+    assert (
+        page.startswith("<!DOCTYPE html>") and "churn-pipeline" in page and "data:image/png;base64," in page
+    )
+    assert (output / "daily-report.png").read_bytes().startswith(b"\x89PNG")
+    summary = re.search(
+        r"(\d+) runs, [\d.]+% succeeded; (\d+) failed, (\d+) crashed, (\d+) timed out", demo_run.stdout
+    )
+    assert summary, demo_run.stdout[-3000:]
+    runs, failed, crashed, timed_out = (int(value) for value in summary.groups())
+    assert runs >= 8 and failed >= 2 and crashed == 1 and timed_out == 1
+
+
 def test_no_coroutine_traceback_crashed_hook_repr_or_secret_leaks(
     demo_folder: Path, demo_run: subprocess.CompletedProcess[str]
 ) -> None:
@@ -162,7 +181,8 @@ def test_no_coroutine_traceback_crashed_hook_repr_or_secret_leaks(
         assert leak not in everything, leak
     repr_leak = re.search(r"<[\w.]+ object at 0x|<coroutine|<class '|<function |<bound method", everything)
     assert repr_leak is None, everything[max(repr_leak.start() - 200, 0) : repr_leak.end() + 200]
-    written = "".join(path.read_text(encoding="utf-8") for path in (demo_folder / "demo-output").iterdir())
+    texts = [path for path in (demo_folder / "demo-output").iterdir() if path.suffix != ".png"]
+    written = "".join(path.read_text(encoding="utf-8") for path in texts)
     for secret in DEMO_SECRETS:
         assert secret not in everything and secret not in written, secret
 

@@ -82,11 +82,14 @@ def _prefect(external: str | None) -> Iterator[None]:
 class Demo:
     """The steps, in order, sharing the stand-ins and the list of problems."""
 
-    def __init__(self, receivers: Receivers, external: str | None) -> None:
+    def __init__(self, receivers: Receivers, external: str | None, output: Path) -> None:
         self.receivers = receivers
         self.external = external
+        self.output = output
         self.problems: list[str] = []
         self.routing = str(ROUTING)
+        self.started = datetime.now(timezone.utc)
+        self.written: list[Path] = []
 
     def step(self, title: str, expected: Expected, run: Callable[[], Any]) -> Any:
         print(f"\n== {title} ==\n", flush=True)
@@ -267,9 +270,27 @@ class Demo:
         print("\nOutcomes, per alert:")
         for line in outcomes:
             print(f"  {line}")
-        # The daily report step goes here, once prefect_alerts.report lands: build_daily_report(since, until)
-        # over the demo's runs, send_daily_report(report, routing=self.routing), and report.render_html() /
-        # report.chart_png() written into the output folder beside received.txt.
+        self.step(
+            "9. The daily report: the demo's runs, errors and alerts (route 'reports': email and Slack)",
+            {"email": 1, "slack": 1},
+            self.daily_report,
+        )
+
+    def daily_report(self) -> None:
+        from prefect_alerts.report import build_daily_report, send_daily_report
+
+        # The demo's own window: from its start to a minute from now (the last runs just ended).
+        report = build_daily_report(
+            self.started - timedelta(minutes=1), datetime.now(timezone.utc) + timedelta(minutes=1)
+        )
+        print(report.render_text())
+        result = send_daily_report(report, routing=self.routing)
+        print("\n" + "\n".join(f"  {outcome}" for outcome in result.outcomes))
+        self.output.mkdir(parents=True, exist_ok=True)
+        html, chart = self.output / "daily-report.html", self.output / "daily-report.png"
+        html.write_text(report.render_html(), encoding="utf-8")
+        chart.write_bytes(report.chart_png())
+        self.written += [html, chart]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,11 +320,11 @@ def main(argv: list[str] | None = None) -> int:
             blocks = save_blocks(receivers)
             print(f"Saved blocks pointing at the stand-ins: {', '.join(blocks)}")
             _quiet_expected_failures()
-            demo = Demo(receivers, external)
+            demo = Demo(receivers, external, args.output)
             demo.run()
         text = received_text(receivers)
         print(f"\n{text}")
-        written = write_output(args.output, receivers, text)
+        written = [*demo.written, *write_output(args.output, receivers, text)]
     print(f"\nWrote {', '.join(str(path) for path in written)}.")
     print(f"Demo took {time.time() - started:.0f} s.")
     if demo.problems:
