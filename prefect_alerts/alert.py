@@ -444,8 +444,12 @@ class Alert(BaseModel):
         return alert
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The alert as JSON-safe data (non-finite floats as strings, images without their bytes)."""
-        data = self.model_dump(mode="python", exclude={"images"})
+        """The alert as JSON-safe data (non-finite floats as strings, images without their bytes).
+
+        ``tables`` are left out: they are an email rendering of what ``message`` and ``fields`` already say, and
+        the webhook document (schema version 1) is a published contract.
+        """
+        data = self.model_dump(mode="python", exclude={"images", "tables"})
         data["severity"] = self.severity.value
         data["status"] = self.status.value
         data["timestamp"] = self.timestamp.isoformat()
