@@ -22,8 +22,13 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Two workers, each with its own Prefect test server; whole files per worker (module fixtures such as the
+# demo's run happen once). `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
 test: lint
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q $(PYTEST_PARALLEL)
 
 $(VENV_LOWER)/.installed: pyproject.toml
 	test -x $(VENV_LOWER)/bin/python || $(PYTHON) -m venv $(VENV_LOWER)
@@ -34,7 +39,7 @@ $(VENV_LOWER)/.installed: pyproject.toml
 
 test-lower: $(VENV_LOWER)/.installed
 	$(VENV_LOWER)/bin/python -m pip list --format=freeze | grep -iE '^($(shell echo $(LOWER_PINS) | sed -E 's/==[^ ]+//g; s/ /|/g'))=='
-	$(VENV_LOWER)/bin/python -m pytest -q
+	$(VENV_LOWER)/bin/python -m pytest -q $(PYTEST_PARALLEL)
 
 # The store and concurrency tests against a real PostgreSQL (.ci/postgres.sh starts and always stops it);
 # tests marked sqlite_only opt out. Paths that do not exist (yet) are skipped.
