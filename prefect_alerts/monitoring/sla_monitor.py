@@ -1,6 +1,7 @@
 """``sla_monitor_flow``: Prefect Cloud's SLAs on open-source Prefect, every few minutes.
 
-Each run judges every rule of the routing's ``slas:`` list (:mod:`prefect_alerts.sla`) against the API at
+Each run judges every rule of the routing's ``slas:`` list (:mod:`prefect_alerts.sla`), and those deployments
+and flows state in ``sla:`` tags (:mod:`prefect_alerts.monitoring.sla_tags`), against the API at
 ``now`` and keeps one record per violation (:class:`~prefect_alerts.store.sla.SlaStore`):
 
 - a new violation is announced once: an alert with event ``sla_violation`` (the rule, the observed value, the
@@ -37,7 +38,9 @@ from prefect_alerts.channels.base import redact, run_logger
 from prefect_alerts.dispatch.models import DestinationOutcome
 from prefect_alerts.dispatch.stage import DispatchState
 from prefect_alerts.monitoring.sla_checks import SlaApi, Violation, judge_rule
+from prefect_alerts.monitoring.sla_tags import rules_from_tags
 from prefect_alerts.routing import AlertRouting
+from prefect_alerts.routing.sla import SlaRule
 from prefect_alerts.store.sla import SlaStore
 from prefect_alerts.text import plural
 
@@ -52,6 +55,8 @@ __all__ = [
 
 FLOW_NAME = "prefect-alerts-sla-monitor"
 SLA_EVENT = "sla_violation"
+TAGS_SUBJECT = "the sla: tags of deployments and flows"
+"""How the result names the tags when they could not be read."""
 FAILED_EVENT = "sla_monitor_failed"
 
 
@@ -84,11 +89,16 @@ class SlaMonitorResult(BaseModel):
     rules: int = 0
     violations: list[SlaOutcome] = Field(default_factory=list, description="Every violation seen now.")
     resolved: list[SlaOutcome] = Field(default_factory=list)
-    errors: dict[str, str] = Field(default_factory=dict, description="Rule -> why it could not be judged.")
+    errors: dict[str, str] = Field(
+        default_factory=dict, description="Rule (or sla: tag) -> why it could not be judged."
+    )
 
     def __str__(self) -> str:
-        if not self.rules:
-            return "no SLA rules: add an slas: list to the routing file (docs/configuration.md, 'slas')"
+        if not self.rules and not self.errors:
+            return (
+                "no SLA rules: add an slas: list to the routing file (docs/configuration.md, 'slas') or an sla: "
+                "tag to a deployment, e.g. sla:lateness=10m"
+            )
         new = sum(1 for outcome in self.violations if outcome.status == "opened")
         lines = [
             f"{plural(self.rules, 'SLA rule')} judged at {self.now:%Y-%m-%d %H:%M} UTC: "
@@ -141,7 +151,8 @@ def check_slas(
     client: object | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SlaMonitorResult:
-    """Judge every rule of ``routing.slas`` at ``now``; announce, remind and resolve. Never raises for one rule.
+    """Judge every rule of ``routing.slas``, then those of deployments' and flows' ``sla:`` tags, at ``now``;
+    announce, remind and resolve. Never raises for one rule (or one bad tag).
 
     Args:
         routing: The routing (its ``slas`` and where the alerts go).
@@ -155,21 +166,39 @@ def check_slas(
     from prefect_alerts.dispatch import send_alert
 
     result = SlaMonitorResult(now=now, rules=len(routing.slas))
-    if not routing.slas:
-        return result
     store = SlaStore(state.engine)
     current: dict[str, Violation] = {}
     judged: set[str] = set()
+    rules: list[SlaRule] = list(routing.slas)
+    tags_read = False
+
+    def judge(rule: SlaRule, api: SlaApi) -> None:
+        try:
+            found = judge_rule(rule, now, api)
+        except Exception as exc:  # one rule's failure must not stop the others
+            result.errors[rule.title] = redact(f"{type(exc).__name__}: {exc}")[:300]
+            return
+        judged.add(rule.key)
+        current.update((violation.key, violation) for violation in found)
+
     with get_client(sync_client=True) if client is None else nullcontext(client) as opened:
         api = SlaApi(opened, sleep=sleep)
         for rule in routing.slas:
-            try:
-                found = judge_rule(rule, now, api)
-            except Exception as exc:  # one rule's failure must not stop the others
-                result.errors[rule.title] = redact(f"{type(exc).__name__}: {exc}")[:300]
-                continue
-            judged.add(rule.key)
-            current.update((violation.key, violation) for violation in found)
+            judge(rule, api)
+        try:
+            tagged, bad_tags = rules_from_tags(api)
+        except Exception as exc:  # the routing's own rules were judged; the tags' wait for the next run
+            result.errors[TAGS_SUBJECT] = redact(f"{type(exc).__name__}: {exc}")[:300]
+        else:
+            tags_read = True
+            result.errors.update(bad_tags)
+            known = {rule.key for rule in rules}
+            for rule in tagged:
+                if rule.key not in known:
+                    known.add(rule.key)
+                    rules.append(rule)
+                    judge(rule, api)
+    result.rules = len(rules)
 
     open_rows = {row.key: row for row in store.open()}
     repeat = routing.defaults.repeat_interval
@@ -194,19 +223,21 @@ def check_slas(
             outcome.outcomes = send_alert(alert, routing, state=state).outcomes
         result.violations.append(outcome)
 
-    rule_keys = {rule.key for rule in routing.slas}
+    rule_keys = {rule.key for rule in rules}
     for key, row in open_rows.items():
         if key in current:
             continue
         if row.rule_key in rule_keys and row.rule_key not in judged:
             continue  # not judged this time: nothing known, nothing resolved
+        if row.rule_key not in rule_keys and not tags_read:
+            continue  # perhaps a tag's rule: unknown until the tags can be read again
         if not store.close(key, now):
             continue  # another run resolved it
         firing = Alert.from_record(row.alert)
         why = (
             "back within the SLA"
             if row.rule_key in rule_keys
-            else "its SLA rule is no longer in the routing config"
+            else "its SLA rule is no longer configured (not in the routing file, nor a deployment's sla: tag)"
         )
         resolved = firing.resolved(
             f"Resolved: {firing.source.flow_name or row.subject} is {why} "

@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 from prefect_alerts.channels import SlackChannel
 from prefect_alerts.dispatch import DispatchState
 from prefect_alerts.monitoring import sla_monitor_flow
-from prefect_alerts.monitoring.sla_monitor import check_slas
+from prefect_alerts.monitoring.sla_monitor import TAGS_SUBJECT, check_slas
 from prefect_alerts.routing import AlertRouting
 from tests.hooks.helpers import field_texts, slack_posts, slack_text
 
@@ -201,12 +201,13 @@ def test_an_unreachable_api_is_retried_then_reported_without_resolving_anything(
     waits: list[float] = []
     with SyncPrefectClient("http://127.0.0.1:9/api") as dead:  # nothing listens on the discard port
         down = check_slas(routing, later + timedelta(minutes=5), state=state, client=dead, sleep=waits.append)
-    assert waits == [1.0, 2.0, 4.0]
-    ((rule, error),) = down.errors.items()
+    assert waits == [1.0, 2.0, 4.0] * 2  # the rule's reads, then the deployments' tags
+    ((rule, error), (tags, tags_error)) = down.errors.items()
     assert rule.startswith("time to completion 1h") and "ConnectError" in error
+    assert tags == TAGS_SUBJECT and "ConnectError" in tags_error
     assert down.resolved == [], "a rule that was not judged resolves nothing"
     assert len(texts(httpserver)) == 1
-    assert "1 rule not judged" in str(down)
+    assert "2 rules not judged" in str(down)
 
 
 def test_the_flow_runs_with_a_routing_file_and_says_what_it_found(
@@ -234,6 +235,7 @@ def test_the_flow_runs_with_a_routing_file_and_says_what_it_found(
 def test_no_rules_says_how_to_add_them(state: DispatchState) -> None:
     result = check_slas(AlertRouting(), datetime.now(timezone.utc), state=state)
     assert result.rules == 0 and "add an slas: list to the routing file" in str(result)
+    assert "or an sla: tag to a deployment, e.g. sla:lateness=10m" in str(result)
 
 
 def test_the_flow_alerts_and_fails_when_the_api_keeps_it_from_judging(
@@ -255,6 +257,42 @@ def test_the_flow_alerts_and_fails_when_the_api_keeps_it_from_judging(
     with pytest.raises(SlaMonitorError, match="SLA rules not judged: lateness 10m on flow"):
         state.result()
     (text,) = texts(httpserver)
-    assert "SLA monitor could not judge 1 rule" in text
+    assert "SLA monitor could not judge 2 rules" in text  # the rule, and the deployments' sla: tags
     assert "ConnectError: All connection attempts failed" in text
     assert "neither announced nor resolved" in text
+
+
+def test_sla_tags_on_a_deployment_are_rules_and_a_bad_tag_is_named(
+    httpserver: HTTPServer, slack: SlackChannel, state: DispatchState
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.states import Completed, Pending, Running
+
+    flow_name = unique("sla-tagged")
+    tags = ["team-data", "sla:time_to_completion=1h@warning", "sla:lateness=soon"]
+    with get_client(sync_client=True) as client:
+        deployment_id = client.create_deployment(
+            flow_id=client.create_flow_from_name(flow_name), name="nightly", tags=tags
+        )
+    try:
+        run = set_state(new_run(flow_name, Pending(), deployment_id).id, Running())
+        routing = routing_with(slack)  # no slas: in the routing file: the tags alone
+        later = run.start_time + timedelta(hours=2)
+
+        result = check_slas(routing, later, state=state)
+        (violation,) = result.violations
+        assert (violation.status, violation.rule) == (
+            "opened",
+            f"time to completion 1h on deployment {flow_name}/nightly",
+        )
+        assert "WARNING" in texts(httpserver)[0] and f"SLA missed: {flow_name}" in texts(httpserver)[0]
+        ((where, why),) = result.errors.items()
+        assert where == f"deployment {flow_name}/nightly: sla:lateness=soon"
+        assert "write it as sla:lateness=10m" in why
+
+        set_state(run.id, Completed())
+        healed = check_slas(routing, later + timedelta(minutes=5), state=state)
+        assert [outcome.status for outcome in healed.resolved] == ["resolved"]
+    finally:
+        with get_client(sync_client=True) as client:  # later tests on this server must not judge its tags
+            client.delete_deployment(deployment_id)
