@@ -188,6 +188,15 @@ def _build_parser() -> argparse.ArgumentParser:
         help="where the watchdog posts when heartbeats stop (default: the routing's fallback)",
     )
     deploy.add_argument("--no-watchdog", action="store_true", help="do not create the watchdog automation")
+    deploy.add_argument(
+        "--backstop",
+        nargs="?",
+        const="fallback",
+        default=None,
+        metavar="DESTINATION",
+        help="also install the server-side automation that posts every Crashed or TimedOut flow run "
+        "(to DESTINATION, default the routing's fallback)",
+    )
     deploy.add_argument("--json", action="store_true", help="print what was applied as JSON")
 
     # setup-blocks parses its own flags (prefect_alerts.setup), which keeps secrets out of argparse's errors;
@@ -458,6 +467,9 @@ def _deploy(args: argparse.Namespace) -> int:
             timezone=args.timezone,
             watchdog=not args.no_watchdog,
             watchdog_destination=args.watchdog,
+            backstop=None
+            if args.backstop is None
+            else (True if args.backstop == "fallback" else args.backstop),
         )
     except (DeployError, WatchdogError, RoutingError, BlockNotFoundError) as exc:
         print(f"prefect-alerts deploy: {exc}", file=sys.stderr)

@@ -26,6 +26,7 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 
 from prefect_alerts.channels.base import Channel
+from prefect_alerts.monitoring.backstop import BackstopResult
 from prefect_alerts.monitoring.watchdog import DEFAULT_MISSED, WatchdogResult
 from prefect_alerts.routing import AlertRouting
 from prefect_alerts.routing.durations import format_duration
@@ -67,6 +68,7 @@ class DeployResult(BaseModel):
 
     deployments: list[DeployedFlow] = Field(default_factory=list)
     watchdog: WatchdogResult | None = None
+    backstop: BackstopResult | None = None
     notes: list[str] = Field(default_factory=list)
 
     def __str__(self) -> str:
@@ -76,6 +78,8 @@ class DeployResult(BaseModel):
         ]
         if self.watchdog is not None:
             lines.append(str(self.watchdog))
+        if self.backstop is not None:
+            lines.append(str(self.backstop))
         return "\n".join(lines + self.notes)
 
 
@@ -111,6 +115,7 @@ def deploy_monitoring(
     watchdog_destination: str | Channel | None = None,
     missed: int = DEFAULT_MISSED,
     report_cron: str = DAILY_REPORT_CRON,
+    backstop: bool | str | Channel | None = None,
 ) -> DeployResult:
     """Apply the monitoring deployments and the watchdog automation against ``$PREFECT_API_URL``.
 
@@ -127,6 +132,8 @@ def deploy_monitoring(
         missed: Runs without a heartbeat before the watchdog fires (default 3).
         report_cron: When the daily report runs (default ``0 8 * * *``: 08:00 in ``timezone``), which is also the
             zone the report shows times in.
+        backstop: Also install the automation that posts every Crashed or TimedOut flow run
+            (:mod:`prefect_alerts.monitoring.backstop`): True for the routing's fallback, or a destination.
 
     Raises:
         DeployError: no ``PREFECT_API_URL``, an ``every`` cron cannot express, an unknown work pool, or a
@@ -165,6 +172,10 @@ def deploy_monitoring(
             f"`python flows/aggregator.py` and `python flows/sla_monitor.py` (cron '{cron}') and "
             "`python flows/daily_report.py`, or run deploy again with --work-pool NAME"
         )
+    if backstop:
+        from prefect_alerts.monitoring.backstop import ensure_backstop
+
+        result.backstop = ensure_backstop(routing, destination=None if backstop is True else backstop)
     if watchdog:
         result.watchdog = ensure_heartbeat_watchdog(
             routing, destination=watchdog_destination, interval=every, missed=missed

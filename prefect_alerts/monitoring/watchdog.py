@@ -50,6 +50,8 @@ __all__ = [
     "WatchdogError",
     "WatchdogResult",
     "ensure_heartbeat_watchdog",
+    "fill_templates",
+    "unsupported_destination",
     "watchdog_request",
 ]
 
@@ -64,11 +66,11 @@ MINIMUM_WITHIN = timedelta(seconds=10)  # the server refuses proactive triggers 
 
 # The message's time is when the automation fired, not when it was deployed: the payload is built once with
 # this moment and each rendering of it is swapped for the firing's own time.
-_PLACEHOLDER = datetime(2001, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
-_TIME_TEMPLATES = {
-    _PLACEHOLDER.isoformat(): "{{ firing.triggered.isoformat() }}",
-    str(int(_PLACEHOLDER.timestamp())): "{{ firing.triggered.timestamp() | int }}",
-    _PLACEHOLDER.strftime(
+TIME_PLACEHOLDER = datetime(2001, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+TIME_TEMPLATES = {  # the placeholder's renderings -> the firing's time, rendered by the server
+    TIME_PLACEHOLDER.isoformat(): "{{ firing.triggered.isoformat() }}",
+    str(int(TIME_PLACEHOLDER.timestamp())): "{{ firing.triggered.timestamp() | int }}",
+    TIME_PLACEHOLDER.strftime(
         "%Y-%m-%d %H:%M:%S UTC"
     ): "{{ firing.triggered.strftime('%Y-%m-%d %H:%M:%S UTC') }}",
 }
@@ -110,7 +112,7 @@ def watchdog_alert(interval: timedelta, missed: int) -> Alert:
         event="aggregator_heartbeat_missing",
         fields={"missing for": within, "sent by": f"Prefect automation '{WATCHDOG_AUTOMATION}'"},
         dedup_key="prefect-alerts-aggregator-heartbeat",
-        timestamp=_PLACEHOLDER,
+        timestamp=TIME_PLACEHOLDER,
     )
 
 
@@ -135,13 +137,14 @@ def watchdog_request(channel: Channel, interval: timedelta, missed: int) -> tupl
             )
         payload = channel.build_payload(alert)
     else:
-        raise WatchdogError(_unsupported(channel))
+        raise WatchdogError(unsupported_destination(channel, "the aggregator watchdog", "--watchdog"))
     assert isinstance(channel, HTTPChannel)
     url, headers = channel.request_target()
     return url, headers, _templated(json.dumps(payload, ensure_ascii=False))
 
 
-def _unsupported(channel: Channel) -> str:
+def unsupported_destination(channel: Channel, what: str, flag: str) -> str:
+    """Why ``what`` (an automation) cannot post to ``channel``, and the fix (``flag`` of ``prefect-alerts deploy``)."""
     why = {
         "pagerduty": "its routing key would be written into the automation, readable by anyone who can read "
         "automations",
@@ -149,17 +152,22 @@ def _unsupported(channel: Channel) -> str:
         "console": "the console is this process's terminal, which the server cannot write to",
     }.get(channel.kind, "the server can only post to Slack, Discord and webhook destinations")
     return (
-        f"the aggregator watchdog cannot post to {channel.name} ({channel.kind}): {why}. Give it a Slack, "
-        "Discord or webhook destination: `prefect-alerts deploy --watchdog slack:ops-alerts`, or set "
-        "`fallback:` in the routing file to one"
+        f"{what} cannot post to {channel.name} ({channel.kind}): {why}. Give it a Slack, Discord or webhook "
+        f"destination: `prefect-alerts deploy {flag} slack:ops-alerts`, or set `fallback:` in the routing file "
+        "to one"
     )
 
 
-def _templated(payload: str) -> str:
-    # Everything but the time is literal text (a title could contain "{{"): raw blocks around the rest.
-    for literal, template in _TIME_TEMPLATES.items():
+def fill_templates(payload: str, templates: dict[str, str]) -> str:
+    """``payload`` as a Prefect automation template: each key of ``templates`` swapped for its Jinja, the rest
+    literal (inside raw blocks: a title could contain ``{{``)."""
+    for literal, template in templates.items():
         payload = payload.replace(literal, "{% endraw %}" + template + "{% raw %}")
     return "{% raw %}" + payload + "{% endraw %}"
+
+
+def _templated(payload: str) -> str:
+    return fill_templates(payload, TIME_TEMPLATES)
 
 
 def ensure_heartbeat_watchdog(
