@@ -38,6 +38,9 @@ def add_parser(commands: Any) -> None:
     report.add_argument("--send", action="store_true", help="send it as a daily_report alert")
     report.add_argument("--routing", default=None, help="routing file or block name (with --send)")
     report.add_argument(
+        "--again", action="store_true", help="with --send: send even if this window's report already went out"
+    )
+    report.add_argument(
         "-c", "--channel", action="append", default=[], help="send here instead of the routing's choice"
     )
 
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.chart}", file=sys.stderr)
     if not args.send:
         return EXIT_OK
-    result = send_daily_report(report, routing, list(args.channel) or None)
+    result = send_daily_report(report, routing, list(args.channel) or None, again=args.again)
     for outcome in result.outcomes:
         print(str(outcome), file=sys.stderr if args.json else sys.stdout)
     statuses = {outcome.status for outcome in result.outcomes}

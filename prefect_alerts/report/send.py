@@ -10,6 +10,7 @@ destinations.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from prefect_alerts.alert import Alert, AlertImage, AlertTable, Link, Severity, Source
@@ -159,12 +160,14 @@ def send_daily_report(
     report: DailyReport,
     routing: AlertRouting | str | os.PathLike[str] | None = None,
     destinations: list[Any] | None = None,
+    *,
+    again: bool = False,
 ) -> SendResult:
     """Send ``report`` as an alert with event ``daily_report`` through the routing (or ``destinations``).
 
-    Routing and silences apply as to any alert; the dedup key is the window, so sending the same window's
-    report again within the route's cooldown is suppressed with the reason (running the report twice does not
-    send it twice).
+    Routing and silences apply as to any alert. The dedup key is the window: a window's report that this store
+    already delivered (or queued) is not sent again, whatever the route's cooldown, unless ``again=True``; each
+    outcome is then ``suppressed`` with the time it went out.
 
     Example:
         ```python
@@ -176,7 +179,35 @@ def send_daily_report(
     """
     from prefect_alerts.dispatch import send_alert
 
-    return send_alert(report_alert(report), routing, destinations)
+    alert = report_alert(report)
+    if again:  # a key of its own: neither this check nor the pipeline's dedupe holds a deliberate resend back
+        sent_at = datetime.now(timezone.utc).isoformat()
+        alert = alert.model_copy(update={"dedup_key": f"{alert.dedup_key}:again:{sent_at}"[:255]})
+    else:
+        earlier = _earlier_send(alert.dedup_key)
+        if earlier is not None:
+            return earlier.model_copy(update={"alert": alert})
+    return send_alert(alert, routing, destinations)
+
+
+def _earlier_send(dedup_key: str) -> SendResult | None:
+    """This window's report as already sent from this store: suppressed outcomes saying when, or None."""
+    from prefect_alerts.dispatch.models import DestinationOutcome, SendResult
+    from prefect_alerts.dispatch.stage import DispatchState
+
+    for entry in DispatchState.default().history.recent(dedup_key=dedup_key, event=REPORT_EVENT, limit=20):
+        sent = [o for o in entry.outcomes if o.get("status") in ("delivered", "queued")]
+        if sent:
+            reason = (
+                f"this window's report already went out at {entry.created_at:%Y-%m-%d %H:%M} UTC "
+                "(send it anyway with again=True, or `prefect-alerts report --send --again`)"
+            )
+            outcomes = [
+                DestinationOutcome(destination=str(o.get("destination")), status="suppressed", reason=reason)
+                for o in sent
+            ]
+            return SendResult(alert=Alert.from_record(entry.alert), outcomes=outcomes, alert_id=entry.id)
+    return None
 
 
 def publish_artifacts(report: DailyReport) -> list[str]:

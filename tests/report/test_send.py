@@ -149,6 +149,9 @@ def test_the_flow_sends_once_per_window_and_publishes_its_artifacts(httpserver: 
     slack = SlackChannel(url=httpserver.url_for("/hook"))
     routing = AlertRouting.model_validate(
         {
+            "defaults": {
+                "cooldown": "0s"
+            },  # the window's report is still sent once: not the cooldown's doing
             "routes": [{"name": "reports", "match": {"event": "daily_report"}, "destinations": [slack]}],
             "default": [],
         }
@@ -171,7 +174,15 @@ def test_the_flow_sends_once_per_window_and_publishes_its_artifacts(httpserver: 
 
     again = daily_report_flow(routing=routing, now=until)
     assert [outcome["status"] for outcome in again["outcomes"]] == ["suppressed"]
+    assert "this window's report already went out at" in again["outcomes"][0]["reason"]
     assert len(slack_posts(httpserver)) == 1
+
+    from prefect_alerts.report import build_daily_report
+
+    report = build_daily_report(until - timedelta(days=1), until)
+    resent = send_daily_report(report, routing, again=True)
+    assert [outcome.status for outcome in resent.outcomes] == ["delivered"]
+    assert len(slack_posts(httpserver)) == 2
 
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
