@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -562,6 +563,9 @@ def _channels() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``prefect-alerts`` console script."""
+    # Prefect flushes the alert events at exit and says so at WARNING ("Still processing items: 1 items
+    # remaining..."): routine for a command that just sent an alert, so only its errors are shown.
+    logging.getLogger("EventsWorker").setLevel(logging.ERROR)
     args = _build_parser().parse_args(argv)
     if args.command == "send":
         return _send(args)
