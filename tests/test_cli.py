@@ -101,3 +101,41 @@ def test_installed_console_script_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "hello from the CLI" in done.stderr and "console: delivered" in done.stdout
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_send_from_a_subprocess_reaches_the_server_quietly() -> None:
+    # A shell step (cron, a Makefile) raising an alert: delivered, its event recorded on the server, and no
+    # Prefect chatter about flushing that event at exit.
+    import time
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter
+    from prefect.settings import PREFECT_API_URL
+
+    script = shutil.which("prefect-alerts", path=os.path.dirname(sys.executable))
+    assert script
+    title = f"nightly export missing {uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    done = subprocess.run(
+        [script, "send", title, "-c", "console", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Still processing items" not in done.stderr and "WARNING" not in done.stderr
+    (outcome,) = json.loads(done.stdout)
+    assert outcome["status"] == "delivered"
+    deadline = time.monotonic() + 30
+    while True:
+        with get_client(sync_client=True) as client:
+            events = client.read_events(
+                filter=EventFilter(event=EventNameFilter(name=["prefect-alerts.alert.delivered"])), limit=50
+            ).events
+        if any((event.payload or {}).get("title") == title for event in events):
+            break
+        assert time.monotonic() < deadline, "the alert's delivered event never reached the server"
+        time.sleep(0.5)
