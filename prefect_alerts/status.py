@@ -165,6 +165,12 @@ def _routing_lines(routing: RoutingStatus) -> list[str]:
     return lines
 
 
+def _has_api() -> bool:
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
+
+
 def last_heartbeat(now: datetime | None = None) -> Heartbeat | None:
     """The aggregator's newest heartbeat event on the Prefect server in the last 7 days, or None.
 
@@ -222,7 +228,8 @@ def routing_status(routing: Any = None, *, check_blocks: bool = True) -> Routing
         routes=routes,
         fallback=reference_key(resolved.fallback) if resolved.fallback is not None else None,
         slas=len(resolved.slas),
-        problems=resolved.check_destinations() if check_blocks else [],
+        # Checking the blocks asks the server: without PREFECT_API_URL that would be an empty temporary one.
+        problems=resolved.check_destinations() if check_blocks and _has_api() else [],
     )
 
 
@@ -289,10 +296,17 @@ def system_status(
 
     now = now or datetime.now(timezone.utc)
     state = state or DispatchState.default()
+    from prefect.settings import PREFECT_API_URL
+
     heartbeat: Heartbeat | None = None
     error: str | None = None
+    api_url = PREFECT_API_URL.value()
     try:
-        heartbeat = last_heartbeat(now)
+        if not api_url:
+            # Asking would start Prefect's empty temporary server, which has no heartbeat to find.
+            error = "PREFECT_API_URL is not set: point it at the server the aggregator reports to"
+        else:
+            heartbeat = last_heartbeat(now)
     except Exception as exc:  # no server: say so, still report the local store
         error = f"the Prefect API could not be read: {type(exc).__name__}"
     return SystemStatus(

@@ -177,3 +177,18 @@ def test_the_store_location_never_shows_a_password() -> None:
     location = store_location("postgresql+psycopg://ana:s3cret-pw@db.internal:5432/alerts")
     assert location.url == "postgresql+psycopg://ana:***@db.internal:5432/alerts"
     assert location.path is None and "s3cret-pw" not in str(location) + location.model_dump_json()
+
+
+def test_without_prefect_api_url_it_says_so_and_starts_no_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from prefect_alerts.cli import main
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings({PREFECT_API_URL: None}):
+        assert main(["status"]) == 1
+    out = capsys.readouterr().out
+    assert "(PREFECT_API_URL is not set: point it at the server the aggregator reports to)" in out
+    assert "Traceback" not in out
