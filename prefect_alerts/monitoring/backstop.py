@@ -28,13 +28,15 @@ from typing import Literal
 from pydantic import BaseModel
 
 from prefect_alerts.alert import Alert
-from prefect_alerts.channels.base import Channel, HTTPChannel
+from prefect_alerts.channels.base import Channel
 from prefect_alerts.monitoring.watchdog import (
     TIME_PLACEHOLDER,
     TIME_TEMPLATES,
     WatchdogError,
     fill_templates,
-    unsupported_destination,
+    save_webhook_block,
+    server_postable,
+    upsert_automation,
 )
 from prefect_alerts.routing import AlertRouting
 
@@ -107,20 +109,11 @@ def backstop_request(channel: Channel) -> tuple[str, dict[str, str], str]:
     Raises:
         WatchdogError: the server cannot post to this kind of channel.
     """
-    from prefect_alerts.channels.discord import DiscordChannel
     from prefect_alerts.channels.slack import SlackChannel
-    from prefect_alerts.channels.webhook import WebhookChannel
 
-    if not isinstance(channel, SlackChannel | DiscordChannel | WebhookChannel):
-        raise WatchdogError(unsupported_destination(channel, "the backstop", "--backstop"))
-    if isinstance(channel, WebhookChannel) and channel.signed:
-        raise WatchdogError(
-            f"{channel.name}: a signed webhook cannot be posted by a Prefect automation (the server cannot "
-            "sign the request); use a Slack or Discord destination: --backstop slack:ops-alerts"
-        )
-    payload = json.dumps(channel.build_payload(backstop_alert()), ensure_ascii=False)
-    assert isinstance(channel, HTTPChannel)
-    url, headers = channel.request_target()
+    target = server_postable(channel, "the backstop", "--backstop")
+    payload = json.dumps(target.build_payload(backstop_alert()), ensure_ascii=False)  # type: ignore[attr-defined]
+    url, headers = target.request_target()
     kind = "slack" if isinstance(channel, SlackChannel) else channel.kind
     values = {key: _value(value, kind) for key, value in _VALUES.items()}
     return url, headers, fill_templates(payload, {**values, **TIME_TEMPLATES})
@@ -139,12 +132,8 @@ def ensure_backstop(
         WatchdogError: no destination, or one the server cannot post to.
         prefect_alerts.blocks.BlockNotFoundError: the destination's block does not exist.
     """
-    from prefect.blocks.webhook import Webhook
-    from prefect.client.orchestration import get_client
     from prefect.events.actions import CallWebhook
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
-    from prefect.types import SecretDict
-    from pydantic import SecretStr
 
     from prefect_alerts.dispatch.destinations import destination_key, load_reference
     from prefect_alerts.routing import resolve_routing
@@ -157,9 +146,7 @@ def ensure_backstop(
         )
     channel = load_reference(target) if isinstance(target, str) else target
     url, headers, payload = backstop_request(channel)
-    block_id = Webhook(method="POST", url=SecretStr(url), headers=SecretDict(headers)).save(
-        BACKSTOP_BLOCK, overwrite=True
-    )
+    block_id = save_webhook_block(BACKSTOP_BLOCK, url, headers)
     automation = AutomationCore(
         name=BACKSTOP_AUTOMATION,
         description=(
@@ -175,16 +162,5 @@ def ensure_backstop(
         ),
         actions=[CallWebhook(block_document_id=block_id, payload=payload)],
     )
-    with get_client(sync_client=True) as client:
-        existing = client.read_automations_by_name(BACKSTOP_AUTOMATION)
-        if existing:
-            keep, *duplicates = sorted(existing, key=lambda found: str(found.id))
-            client.update_automation(keep.id, automation)
-            for duplicate in duplicates:  # one backstop, not two messages per crash
-                client.delete_automation(duplicate.id)
-            automation_id, action = keep.id, "updated"
-        else:
-            automation_id, action = client.create_automation(automation), "created"
-    return BackstopResult(
-        automation_id=str(automation_id), action=action, destination=destination_key(target)
-    )
+    automation_id, action = upsert_automation(automation)
+    return BackstopResult(automation_id=automation_id, action=action, destination=destination_key(target))

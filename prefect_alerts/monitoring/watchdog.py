@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -51,7 +51,10 @@ __all__ = [
     "WatchdogResult",
     "ensure_heartbeat_watchdog",
     "fill_templates",
+    "save_webhook_block",
+    "server_postable",
     "unsupported_destination",
+    "upsert_automation",
     "watchdog_request",
 ]
 
@@ -122,25 +125,58 @@ def watchdog_request(channel: Channel, interval: timedelta, missed: int) -> tupl
     Raises:
         WatchdogError: the server cannot post to this kind of channel (see the module docs for why).
     """
+    target = server_postable(channel, "the aggregator watchdog", "--watchdog")
+    url, headers = target.request_target()
+    payload = target.build_payload(watchdog_alert(interval, missed))  # type: ignore[attr-defined]
+    return url, headers, _templated(json.dumps(payload, ensure_ascii=False))
+
+
+def server_postable(channel: Channel, what: str, flag: str) -> HTTPChannel:
+    """``channel`` when a Prefect automation (``what``) can post to it: Slack, Discord or an unsigned webhook.
+
+    Raises:
+        WatchdogError: any other destination, with why and the fix (``flag`` of ``prefect-alerts deploy``).
+    """
     from prefect_alerts.channels.discord import DiscordChannel
     from prefect_alerts.channels.slack import SlackChannel
     from prefect_alerts.channels.webhook import WebhookChannel
 
-    alert = watchdog_alert(interval, missed)
-    if isinstance(channel, SlackChannel | DiscordChannel):
-        payload = channel.build_payload(alert)
-    elif isinstance(channel, WebhookChannel):
-        if channel.signed:
-            raise WatchdogError(
-                f"{channel.name}: a signed webhook cannot be posted by a Prefect automation (the server cannot "
-                "sign the request); use a Slack or Discord destination: --watchdog slack:ops-alerts"
-            )
-        payload = channel.build_payload(alert)
-    else:
-        raise WatchdogError(unsupported_destination(channel, "the aggregator watchdog", "--watchdog"))
-    assert isinstance(channel, HTTPChannel)
-    url, headers = channel.request_target()
-    return url, headers, _templated(json.dumps(payload, ensure_ascii=False))
+    if not isinstance(channel, SlackChannel | DiscordChannel | WebhookChannel):
+        raise WatchdogError(unsupported_destination(channel, what, flag))
+    if isinstance(channel, WebhookChannel) and channel.signed:
+        raise WatchdogError(
+            f"{channel.name}: a signed webhook cannot be posted by a Prefect automation (the server cannot "
+            f"sign the request); use a Slack or Discord destination: {flag} slack:ops-alerts"
+        )
+    return channel
+
+
+def save_webhook_block(name: str, url: str, headers: dict[str, str]) -> Any:
+    """Save (overwrite) the Prefect ``Webhook`` block an automation posts through; its document id."""
+    from prefect.blocks.webhook import Webhook
+    from prefect.types import SecretDict
+    from pydantic import SecretStr
+
+    return Webhook(method="POST", url=SecretStr(url), headers=SecretDict(headers)).save(name, overwrite=True)
+
+
+def upsert_automation(automation: Any) -> tuple[str, Literal["created", "updated"]]:
+    """Create ``automation``, or update the one of its name in place; ``(id, what was done)``.
+
+    Names are not unique on the server: any further automation of the name is deleted (one watchdog or
+    backstop, not two messages per firing).
+    """
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        existing = client.read_automations_by_name(automation.name)
+        if not existing:
+            return str(client.create_automation(automation)), "created"
+        keep, *duplicates = sorted(existing, key=lambda found: str(found.id))
+        client.update_automation(keep.id, automation)
+        for duplicate in duplicates:
+            client.delete_automation(duplicate.id)
+        return str(keep.id), "updated"
 
 
 def unsupported_destination(channel: Channel, what: str, flag: str) -> str:
@@ -192,12 +228,8 @@ def ensure_heartbeat_watchdog(
         WatchdogError: no destination, one the server cannot post to, or a window under 10 seconds.
         prefect_alerts.blocks.BlockNotFoundError: the destination's block does not exist.
     """
-    from prefect.blocks.webhook import Webhook
-    from prefect.client.orchestration import get_client
     from prefect.events.actions import CallWebhook
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
-    from prefect.types import SecretDict
-    from pydantic import SecretStr
 
     from prefect_alerts.dispatch.destinations import destination_key, load_reference
     from prefect_alerts.routing import resolve_routing
@@ -220,9 +252,7 @@ def ensure_heartbeat_watchdog(
     channel = load_reference(target) if isinstance(target, str) else target
     url, headers, payload = watchdog_request(channel, interval, missed)
 
-    block_id = Webhook(method="POST", url=SecretStr(url), headers=SecretDict(headers)).save(
-        WATCHDOG_BLOCK, overwrite=True
-    )
+    block_id = save_webhook_block(WATCHDOG_BLOCK, url, headers)
     automation = AutomationCore(
         name=WATCHDOG_AUTOMATION,
         description=(
@@ -240,18 +270,9 @@ def ensure_heartbeat_watchdog(
         ),
         actions=[CallWebhook(block_document_id=block_id, payload=payload)],
     )
-    with get_client(sync_client=True) as client:
-        existing = client.read_automations_by_name(WATCHDOG_AUTOMATION)
-        if existing:
-            keep, *duplicates = sorted(existing, key=lambda found: str(found.id))
-            client.update_automation(keep.id, automation)
-            for duplicate in duplicates:  # names are not unique on the server: one watchdog, not two pages
-                client.delete_automation(duplicate.id)
-            automation_id, action = keep.id, "updated"
-        else:
-            automation_id, action = client.create_automation(automation), "created"
+    automation_id, action = upsert_automation(automation)
     return WatchdogResult(
-        automation_id=str(automation_id),
+        automation_id=automation_id,
         action=action,
         destination=destination_key(target),
         within=within,
