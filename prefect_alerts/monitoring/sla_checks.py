@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from prefect_alerts.report.runs import transient_api_error
 from prefect_alerts.routing.durations import format_duration
 from prefect_alerts.routing.sla import (
     FrequencySla,
@@ -55,15 +56,6 @@ class Violation:
         return self.flow_name
 
 
-def _transient(exc: BaseException) -> bool:
-    import httpx
-
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    return isinstance(exc, (httpx.TransportError, TimeoutError, ConnectionError)) or (
-        isinstance(status, int) and (status >= 500 or status == 429)
-    )
-
-
 class SlaApi:
     """The reads the SLA rules need, on one client, each retried (1 s, 2 s, 4 s) when the API is briefly down."""
 
@@ -80,7 +72,7 @@ class SlaApi:
             try:
                 return read()
             except Exception as exc:
-                if delay is None or not _transient(exc):
+                if delay is None or not transient_api_error(exc):
                     raise
                 self.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-__all__ = ["PAGE_SIZE", "RunFacts", "RunReader", "parse_time"]
+__all__ = ["PAGE_SIZE", "RunFacts", "RunReader", "parse_time", "transient_api_error"]
 
 PAGE_SIZE = 200
 """Runs per request: the most the Prefect API returns in one page."""
@@ -69,7 +69,8 @@ class RunFacts:
         return max(0.0, (self.end_time - self.start_time).total_seconds())
 
 
-def _transient(exc: BaseException) -> bool:
+def transient_api_error(exc: BaseException) -> bool:
+    """Whether a Prefect API call failed for a moment (refused, timed out, 5xx, 429): worth trying again."""
     import httpx
 
     status = getattr(getattr(exc, "response", None), "status_code", None)
@@ -107,7 +108,7 @@ class RunReader:
                 response.raise_for_status()
                 return response.json()
             except Exception as exc:
-                if delay is None or not _transient(exc):
+                if delay is None or not transient_api_error(exc):
                     raise
                 self.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
