@@ -82,11 +82,15 @@ class Silence(BaseModel):
 
     def matches(self, alert: Alert) -> bool:
         """Whether every matcher matches ``alert``."""
-        # Compiled once per silence object: the pipeline asks every active silence about every alert, and
-        # re-serialising the matchers to find the compiled form cost more than the match itself.
-        if self._compiled is None:
-            self._compiled = _route_match(self.matchers)
-        return bool(self._compiled.matches(alert))
+        return bool(self.matcher().matches(alert))
+
+    def matcher(self) -> Any:
+        """The compiled matchers (``.matches(alert)``), compiled once per silence object: the pipeline asks
+        every active silence about every alert, and re-serialising the matchers cost more than the match."""
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = _route_match(self.matchers)
+        return compiled
 
     def reason(self) -> str:
         """The suppression reason: ``silenced by s-42 until 14:05 UTC (ana: db migration)``."""

@@ -43,14 +43,20 @@ def utc_now() -> datetime:
 
 
 def new_id() -> str:
-    """A random id, the 32 hex digits of ``uuid.uuid4().hex`` (version and variant bits set) without building a
-    ``UUID`` object: a send makes one per alert and one per outbox entry.
+    """A unique id of 32 hex digits, laid out as a UUID version 7: the first 48 bits are the time in
+    milliseconds, the other 74 random (``os.urandom``), with no ``UUID`` object built.
+
+    Ids made later sort later, so the store's outbox and history indexes grow at their end instead of
+    taking every new id at a random page: a send writes fewer pages, and keeps that pace as the store grows.
 
         >>> uuid.UUID(new_id()).version
-        4
+        7
+        >>> first = new_id(); time.sleep(0.002); first < new_id()
+        True
     """
     raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[0:6] = (time.time_ns() // 1_000_000).to_bytes(6, "big")
+    raw[6] = (raw[6] & 0x0F) | 0x70
     raw[8] = (raw[8] & 0x3F) | 0x80
     return raw.hex()
 

@@ -115,6 +115,7 @@ class PreparedStatement:
             if bind.value is not None and not bind.callable:
                 # Literals in the statement (e.g. 'firing') are bound parameters too.
                 self.constants[name] = bind.value
+        self._processor_items = tuple(self.processors.items())
 
     def process(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """``params`` with each value passed through its type's bind processor (JSON to text, datetimes to
@@ -128,11 +129,13 @@ class PreparedStatement:
         return values
 
     def _arguments(self, params: Mapping[str, Any], processed: Mapping[str, Any] | None = None) -> Any:
-        values = {**self.constants, **processed} if processed else dict(self.constants)
-        processors = self.processors
-        for name, value in params.items():
-            processor = processors.get(name)
-            values[name] = value if processor is None or value is None else processor(value)
+        values = {**self.constants, **processed, **params} if processed else {**self.constants, **params}
+        # Only the few parameters with a processor (times, JSON) are visited, not every value.
+        for name, processor in self._processor_items:
+            if name in params:
+                value = params[name]
+                if value is not None:
+                    values[name] = processor(value)
         return tuple(values[name] for name in self.order) if self.positional else values
 
     def run(self, params: dict[str, Any]) -> list[tuple[Any, ...]]:

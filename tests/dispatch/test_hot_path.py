@@ -8,6 +8,7 @@ the original gave, on a real store (SQLite here, PostgreSQL under ``make test-po
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -67,12 +68,19 @@ def test_json_text_reads_back_as_json_dumps_does(value: object) -> None:
     assert json.loads(json_text(value)) == json.loads(json.dumps(value))
 
 
-def test_new_ids_are_uuid4_hex() -> None:
-    ids = {new_id() for _ in range(1000)}
-    assert len(ids) == 1000
+def test_new_ids_are_unique_uuid7_hex_in_time_order() -> None:
+    ids = [new_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
     for value in ids:
         parsed = uuid.UUID(value)
-        assert parsed.hex == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert parsed.hex == value and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    # The first 48 bits are the time in milliseconds: ids of a later millisecond sort after earlier ones.
+    millis = [int(value[:12], 16) for value in ids]
+    assert millis == sorted(millis)
+    assert abs(millis[-1] - time.time_ns() // 1_000_000) < 5_000
+    before = new_id()
+    time.sleep(0.002)
+    assert before < new_id()
 
 
 def _target(destination: str, route: str = "pages") -> RouteTarget:
