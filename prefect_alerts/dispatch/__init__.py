@@ -1,12 +1,13 @@
 """The dispatch pipeline: ``send_alert`` runs route, silence, dedupe, outbox, deliver, record.
 
 One module per step, each a small :class:`~prefect_alerts.dispatch.stage.Stage`; ``flush_outbox`` redelivers
-what a call left in the outbox. See docs/architecture.md for the table of steps.
+what a call left in the outbox and ``prune_outbox`` deletes settled entries past their keep time. See docs/architecture.md for the table of steps.
 """
 
 from prefect_alerts.dispatch.flush import FlushResult, flush_outbox
 from prefect_alerts.dispatch.models import OUTCOME_STATUSES, DestinationOutcome, OutcomeStatus, SendResult
 from prefect_alerts.dispatch.pipeline import Pipeline, asend_alert, default_stages, send_alert
+from prefect_alerts.dispatch.prune import prune_outbox
 from prefect_alerts.dispatch.stage import Dispatch, DispatchState, Notification, Stage
 from prefect_alerts.dispatch.state_queries import firing_alerts
 
@@ -25,5 +26,6 @@ __all__ = [
     "default_stages",
     "firing_alerts",
     "flush_outbox",
+    "prune_outbox",
     "send_alert",
 ]

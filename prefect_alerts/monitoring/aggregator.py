@@ -6,7 +6,8 @@ One run does, in order, each step isolated so one failing step never stops the o
 2. re-raise alerts a dead worker left queued (:mod:`prefect_alerts.monitoring.requeue`);
 3. resolve alerts whose flow or deployment has since completed (:mod:`prefect_alerts.monitoring.recovery`);
 4. close storms that went quiet (:func:`~prefect_alerts.dispatch.storm_close.close_storms`);
-5. flush the outbox (:func:`~prefect_alerts.dispatch.flush_outbox`);
+5. flush the outbox (:func:`~prefect_alerts.dispatch.flush_outbox`), then delete its settled entries past
+   their keep time (:func:`~prefect_alerts.dispatch.prune_outbox`: 7 days delivered, 30 days dead);
 6. emit ``prefect-alerts.aggregator.heartbeat`` (``prefect-alerts status`` and the deploy automation watch it).
 
 A run whose step failed still emits its heartbeat (naming the problem), then ends Failed so the UI shows it.
@@ -57,6 +58,9 @@ class AggregatorResult(BaseModel):
     recovery: RecoveryResult | None = None
     storms_closed: list[SendResult] = Field(default_factory=list)
     flush: FlushResult | None = None
+    pruned: int | None = Field(
+        default=None, description="Settled outbox entries deleted (past their keep time)."
+    )
     problems: dict[str, str] = Field(default_factory=dict, description="Step name -> what went wrong.")
     heartbeat_sent: bool = False
 
@@ -75,6 +79,7 @@ class AggregatorResult(BaseModel):
             "storms_closed": len(self.storms_closed),
             "outbox_delivered": self.flush.delivered if self.flush else None,
             "outbox_dead": self.flush.dead if self.flush else None,
+            "outbox_pruned": self.pruned,
             "problems": dict(self.problems),
         }
 
@@ -85,6 +90,7 @@ class AggregatorResult(BaseModel):
             f"recovery: {self.recovery}" if self.recovery else None,
             f"storms: {len(self.storms_closed)} closed",
             f"outbox: {self.flush}" if self.flush else None,
+            f"outbox: {self.pruned} settled entries past their keep time deleted" if self.pruned else None,
             *(f"PROBLEM {step}: {problem}" for step, problem in self.problems.items()),
         ]
         return "\n".join(line for line in lines if line)
@@ -115,6 +121,7 @@ def run_aggregator(
         heartbeat: Emit the heartbeat event (the flow does; a one-off script may not want to).
     """
     from prefect_alerts.dispatch.flush import flush_outbox
+    from prefect_alerts.dispatch.prune import prune_outbox
     from prefect_alerts.dispatch.storm_close import close_storms
     from prefect_alerts.monitoring.recovery import resolve_recovered
     from prefect_alerts.monitoring.requeue import reraise_stale_queued
@@ -137,6 +144,8 @@ def run_aggregator(
         result.recovery = _step(result, "recovery", lambda: resolve_recovered(resolved, now, state=state))
         result.storms_closed = _step(result, "storms", lambda: close_storms(resolved, now, state=state)) or []
     result.flush = _step(result, "outbox", lambda: flush_outbox(now=now, routing=resolved, state=state))
+    if resolved is not None:  # the keep times are the routing's: without it nothing is deleted
+        result.pruned = _step(result, "prune", lambda: prune_outbox(resolved, now=now, state=state))
     for name, problem in partial_problems(result).items():
         result.problems.setdefault(name, problem)
     if heartbeat:

@@ -102,6 +102,16 @@ class RoutingDefaults(ConfigModel):
     max_age: timedelta = Field(
         default=timedelta(hours=24), description="Age at which an undelivered notification is dead."
     )
+    keep_delivered: timedelta | None = Field(
+        default=timedelta(days=7),
+        description="The aggregator deletes delivered outbox entries older than this (never: keep them all). "
+        "An entry a still-firing alert's resolve needs, and each destination's newest, are kept.",
+    )
+    keep_dead: timedelta | None = Field(
+        default=timedelta(days=30),
+        description="The aggregator deletes dead letters older than this (never: keep them all); until then "
+        "`prefect-alerts outbox --status dead` shows them.",
+    )
 
     @field_validator("cooldown", "budget", "max_age", mode="before")
     @classmethod
@@ -112,6 +122,20 @@ class RoutingDefaults(ConfigModel):
     @classmethod
     def _check_repeat(cls, value: Any) -> Any:
         return None if value is None or is_never(value) else _duration(value)
+
+    @field_validator("keep_delivered", "keep_dead", mode="before")
+    @classmethod
+    def _check_keep(cls, value: Any) -> Any:
+        return None if value is None or is_never(value) else _duration(value)
+
+    @field_validator("keep_delivered", "keep_dead")
+    @classmethod
+    def _positive_keep(cls, value: timedelta | None, info: Any) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError(
+                f"{info.field_name} must be longer than 0s, e.g. 7d, or never to keep every entry"
+            )
+        return value
 
     @field_validator("max_age")
     @classmethod

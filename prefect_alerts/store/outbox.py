@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
 
 from prefect_alerts.store.notifications import utc
 from prefect_alerts.store.prepared import PreparedStatement, json_text
-from prefect_alerts.store.schema import outbox
+from prefect_alerts.store.schema import notification_log, outbox
 
 __all__ = ["NewDelivery", "Outbox", "OutboxEntry", "OutboxStatus"]
 
@@ -323,6 +323,59 @@ class Outbox:
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
         return None if row is None else (row.reference, row.channel_spec)
+
+    def prune(
+        self,
+        *,
+        delivered_before: datetime | None,
+        dead_before: datetime | None,
+        batch_size: int = 500,
+        max_rows: int = 50_000,
+    ) -> int:
+        """Delete delivered entries last updated before ``delivered_before`` and dead ones before
+        ``dead_before`` (None: keep that status); the number deleted.
+
+        Kept whatever their age: an entry whose send is a still-firing claim in the notification log (its
+        resolve is built from the alert it holds) and each destination's newest entry (how a later process
+        reaches that destination again). Deletes go in transactions of ``batch_size`` rows so a hook's claim
+        never waits long, at most ``max_rows`` per call (the next call goes on).
+
+        Example:
+            ```python
+            outbox.prune(delivered_before=now - timedelta(days=7), dead_before=now - timedelta(days=30))
+            ```
+        """
+        settled = []
+        if delivered_before is not None:
+            settled.append(and_(outbox.c.status == "delivered", outbox.c.updated_at < delivered_before))
+        if dead_before is not None:
+            settled.append(and_(outbox.c.status == "dead", outbox.c.updated_at < dead_before))
+        if not settled:
+            return 0
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=outbox.c.destination, order_by=(outbox.c.created_at.desc(), outbox.c.id.desc())
+            )
+            .label("rank")
+        )
+        ranked = select(outbox.c.id, rank).subquery()
+        with self.engine.connect() as connection:
+            newest = [row.id for row in connection.execute(select(ranked.c.id).where(ranked.c.rank == 1))]
+        firing_claims = select(notification_log.c.claim_id).where(notification_log.c.last_status == "firing")
+        doomed = (
+            select(outbox.c.id)
+            .where(or_(*settled), outbox.c.alert_id.not_in(firing_claims), outbox.c.id.not_in(newest))
+            .limit(batch_size)
+        )
+        deleted = 0
+        while deleted < max_rows:
+            with self.engine.begin() as connection:
+                count = connection.execute(delete(outbox).where(outbox.c.id.in_(doomed))).rowcount
+            deleted += count
+            if count < batch_size:
+                break
+        return deleted
 
     def counts(self) -> dict[str, int]:
         """How many entries are in each status."""

@@ -143,3 +143,36 @@ def test_errors_inside_a_step_that_went_on_are_problems_too() -> None:
     assert problems["recovery"].count("could not read its runs") == 3
     assert problems["recovery"].endswith("(and 2 more)")
     assert partial_problems(AggregatorResult(now=now)) == {}
+
+
+def test_each_run_deletes_settled_outbox_entries_past_their_keep_time(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    from prefect_alerts import Alert, send_alert
+    from prefect_alerts.channels import SlackChannel
+    from prefect_alerts.monitoring.aggregator import run_aggregator
+    from prefect_alerts.routing import AlertRouting
+    from prefect_alerts.store import get_engine
+
+    httpserver.expect_request("/keep", method="POST").respond_with_data("ok")
+    state = DispatchState(get_engine(f"sqlite:///{tmp_path}/aggregator.db"))
+    routing = AlertRouting.model_validate(
+        {"defaults": {"keep_delivered": "7d"}, "sweeper": {"enabled": False}, "default": []}
+    )
+    slack = SlackChannel(url=httpserver.url_for("/keep"), name="slack:keep")
+    sent_at = datetime.now(timezone.utc)
+    for key in ("a", "b"):
+        alert = Alert(title=f"Load {key} failed", severity="error", event="flow_failed", dedup_key=key)
+        for each in (alert, alert.resolved()):
+            outcome = send_alert(each, routing=routing, destinations=[slack], state=state).outcomes[0]
+            assert outcome.status == "delivered", outcome
+
+    soon = run_aggregator(routing, now=sent_at + timedelta(days=1), state=state, heartbeat=False)
+    assert soon.ok, soon.problems
+    assert soon.pruned == 0 and len(state.outbox.entries()) == 4
+    later = run_aggregator(routing, now=sent_at + timedelta(days=8), state=state, heartbeat=False)
+    assert later.ok, later.problems
+    assert later.pruned == 3  # the newest entry of slack:keep stays
+    assert "3 settled entries past their keep time deleted" in str(later)
+    assert later.heartbeat_payload()["outbox_pruned"] == 3
+    assert len(state.outbox.entries()) == 1

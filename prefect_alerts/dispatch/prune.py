@@ -1,0 +1,52 @@
+"""``prune_outbox``: delete settled outbox entries once they are past their keep time.
+
+Every send writes its alert (and, for a channel object, its settings, webhook URLs included) to the outbox;
+delivered and dead entries would otherwise stay for ever. The aggregator calls this once a run, after the
+flush: delivered entries go after ``defaults.keep_delivered`` (7 days), dead letters after
+``defaults.keep_dead`` (30 days). What a later step still needs stays: the entry a firing alert's resolve is
+built from, and the newest entry of each destination.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from prefect_alerts.dispatch.stage import DispatchState
+
+if TYPE_CHECKING:
+    from prefect_alerts.routing import AlertRouting
+
+__all__ = ["prune_outbox"]
+
+
+def prune_outbox(
+    routing: AlertRouting | str | None = None,
+    *,
+    now: datetime | None = None,
+    state: DispatchState | None = None,
+) -> int:
+    """Delete delivered and dead outbox entries older than the routing's keep times; the number deleted.
+
+    Args:
+        routing: Whose ``defaults.keep_delivered`` / ``defaults.keep_dead`` apply (``never`` keeps that
+            status); default: the routing resolution order.
+        now: The time ages are judged by (default: now, UTC).
+        state: The store (default: ``PREFECT_ALERTS_DATABASE_URL``, else SQLite under ``PREFECT_HOME``).
+
+    Example:
+        ```python
+        from prefect_alerts.dispatch import prune_outbox
+
+        print(prune_outbox())  # 1250: delivered entries older than 7 days, dead ones older than 30
+        ```
+    """
+    from prefect_alerts.routing import resolve_routing
+
+    defaults = resolve_routing(routing).defaults  # type: ignore[arg-type]
+    now = now or datetime.now(timezone.utc)
+    state = state or DispatchState.default()
+    return state.outbox.prune(
+        delivered_before=None if defaults.keep_delivered is None else now - defaults.keep_delivered,
+        dead_before=None if defaults.keep_dead is None else now - defaults.keep_dead,
+    )

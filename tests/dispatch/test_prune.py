@@ -1,0 +1,126 @@
+"""Outbox retention: settled entries past their keep time go; what a later step needs stays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from prefect_alerts import Alert, send_alert
+from prefect_alerts.channels import SlackChannel
+from prefect_alerts.dispatch import DispatchState, firing_alerts, prune_outbox
+from prefect_alerts.routing import AlertRouting, RoutingError
+from tests.dispatch.conftest import FakeClock
+
+
+def _alert(key: str, **changes) -> Alert:
+    values = {"title": f"Load {key} failed", "severity": "error", "event": "flow_failed", "dedup_key": key}
+    values.update(changes)
+    return Alert(**values)
+
+
+def _statuses(state: DispatchState) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for entry in state.outbox.entries():
+        found.setdefault(entry.dedup_key, []).append(entry.status)
+    return found
+
+
+def test_old_settled_entries_go_and_what_a_resolve_or_a_destination_needs_stays(
+    httpserver: HTTPServer, state: DispatchState, clock: FakeClock
+) -> None:
+    httpserver.expect_request("/ok").respond_with_data("ok")
+    httpserver.expect_request("/gone").respond_with_data("no_service", status=404)
+    ok = SlackChannel(url=httpserver.url_for("/ok"), name="slack:ok")
+    gone = SlackChannel(url=httpserver.url_for("/gone"), name="slack:gone")
+    routing = AlertRouting.model_validate({"defaults": {"keep_delivered": "7d", "keep_dead": "30d"}})
+
+    def send(alert: Alert, destination: SlackChannel) -> str:
+        result = send_alert(alert, routing=routing, destinations=[destination], state=state, clock=clock)
+        return result.outcomes[0].status
+
+    assert send(_alert("still-firing"), ok) == "delivered"  # never resolved: its resolve needs the entry
+    assert send(_alert("healed"), ok) == "delivered"
+    clock.advance(minutes=1)
+    assert send(_alert("healed").resolved(), ok) == "delivered"
+    assert send(_alert("dead-1"), gone) == "dead"
+    clock.advance(days=1)
+    assert send(_alert("dead-2"), gone) == "dead"
+    clock.advance(days=7)
+    assert send(_alert("fresh"), ok) == "delivered"
+
+    assert prune_outbox(routing, now=clock(), state=state) == 2  # healed's firing and resolved entries
+    assert _statuses(state) == {
+        "fresh": ["delivered"],
+        "dead-2": ["dead"],
+        "dead-1": ["dead"],
+        "still-firing": ["delivered"],
+    }
+    # The firing alert can still be resolved from what the outbox kept.
+    assert [alert.dedup_key for alert in firing_alerts(state=state)] == ["still-firing", "fresh"]
+    assert prune_outbox(routing, now=clock(), state=state) == 0  # nothing more is old enough
+
+    clock.advance(days=30)
+    # dead-1 is past 30 days; dead-2 too, but it is the newest entry of slack:gone, so it stays.
+    assert prune_outbox(routing, now=clock(), state=state) == 1
+    assert _statuses(state) == {"fresh": ["delivered"], "dead-2": ["dead"], "still-firing": ["delivered"]}
+    assert send(_alert("still-firing").resolved(), ok) == "delivered"
+    assert len([request for request, _ in httpserver.log if request.path == "/ok"]) == 5
+
+
+def test_never_keeps_every_entry_and_pending_ones_are_never_deleted(
+    state: DispatchState, clock: FakeClock, black_hole_url: str
+) -> None:
+    routing = AlertRouting.model_validate({"defaults": {"keep_delivered": "never", "keep_dead": "never"}})
+    assert routing.defaults.keep_delivered is None and routing.defaults.keep_dead is None
+    hole = SlackChannel(url=black_hole_url, name="slack:hole")
+    for index in range(3):
+        result = send_alert(
+            _alert(f"k{index}"), routing=routing, destinations=[hole], state=state, clock=clock, budget=0.2
+        )
+        assert result.outcomes[0].status == "queued"
+    clock.advance(days=400)
+    assert prune_outbox(routing, now=clock(), state=state) == 0
+    keeping = AlertRouting.model_validate({"defaults": {"keep_delivered": "1d", "keep_dead": "1d"}})
+    assert prune_outbox(keeping, now=clock(), state=state) == 0  # queued entries are not settled
+    assert len(state.outbox.entries()) == 3
+
+
+def test_a_large_backlog_goes_in_batches_and_a_call_stops_at_its_cap(
+    httpserver: HTTPServer, state: DispatchState, clock: FakeClock
+) -> None:
+    httpserver.expect_request("/ok").respond_with_data("ok")
+    ok = SlackChannel(url=httpserver.url_for("/ok"), name="slack:ok")
+    for index in range(25):  # a minute apart: slower than a storm (10 alerts in 5 minutes) would fold
+        assert (
+            send_alert(_alert(f"k{index}"), destinations=[ok], state=state, clock=clock).outcomes[0].status
+            == "delivered"
+        )
+        send_alert(_alert(f"k{index}").resolved(), destinations=[ok], state=state, clock=clock)
+        clock.advance(minutes=1)
+    clock.advance(days=8)
+    before = clock() - timedelta(days=7)
+    # 50 entries, the newest kept: 49 to delete, 10 a transaction, at most 30 this call.
+    assert state.outbox.prune(delivered_before=before, dead_before=None, batch_size=10, max_rows=30) == 30
+    assert state.outbox.prune(delivered_before=before, dead_before=None, batch_size=10, max_rows=30) == 19
+    assert len(state.outbox.entries()) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("keep_delivered", "0s", "keep_delivered must be longer than 0s"),
+        ("keep_dead", "-1d", "keep_dead"),
+        ("keep_delivered", "a week", "keep_delivered"),
+    ],
+)
+def test_bad_keep_times_are_named(field: str, value: str, expected: str) -> None:
+    with pytest.raises(RoutingError) as caught:
+        AlertRouting.model_validate({"defaults": {field: value}})
+    assert expected in str(caught.value)
+
+
+def test_the_described_routing_says_what_the_outbox_keeps() -> None:
+    text = AlertRouting.model_validate({"defaults": {"keep_dead": "never"}}).describe()
+    assert "outbox keeps: delivered entries 7d, dead letters never" in text
