@@ -107,10 +107,15 @@ def _numeric_id(silence_id: str | int) -> int:
     return int(text)
 
 
-def _state(state: Any) -> Any:
-    from prefect_alerts.dispatch.stage import DispatchState
+def _silence_store(state: Any) -> Any:
+    """The silences of ``state`` (a ``DispatchState``, or anything with a ``silences`` store), else of the
+    default store; taken from the store layer itself, so this module sits below the pipeline it serves."""
+    if state is not None:
+        return state.silences
+    from prefect_alerts.store.alerts import SilenceStore
+    from prefect_alerts.store.engine import get_engine
 
-    return state or DispatchState.default()
+    return SilenceStore(get_engine())
 
 
 def add_silence(
@@ -143,7 +148,7 @@ def add_silence(
         raise ValueError("a silence needs an author and a comment: who muted what, and why")
     now = now or datetime.now(timezone.utc)
     start = starts_at or now
-    row = _state(state).silences.add(
+    row = _silence_store(state).add(
         matchers={key: value if isinstance(value, str) else list(value) for key, value in matchers.items()},
         starts_at=start,
         ends_at=start + length,
@@ -159,14 +164,14 @@ def list_silences(
 ) -> list[Silence]:
     """Silences, newest first; only those in force now unless ``active_only=False``."""
     now = now or datetime.now(timezone.utc)
-    store = _state(state).silences
+    store = _silence_store(state)
     rows = store.active(now) if active_only else store.all()
     silences = [Silence.from_row(row) for row in rows]
     return sorted(silences, key=lambda silence: silence.created_at, reverse=True)
 
 
 def get_silence(silence_id: str | int, *, state: Any = None) -> Silence | None:
-    row = _state(state).silences.get(_numeric_id(silence_id))
+    row = _silence_store(state).get(_numeric_id(silence_id))
     return None if row is None else Silence.from_row(row)
 
 
@@ -177,7 +182,7 @@ def expire_silence(silence_id: str | int, *, now: datetime | None = None, state:
         ValueError: no silence has that id (the message says how to list them).
     """
     numeric = _numeric_id(silence_id)
-    store = _state(state).silences
+    store = _silence_store(state)
     store.expire(numeric, now or datetime.now(timezone.utc))
     row = store.get(numeric)
     if row is None:

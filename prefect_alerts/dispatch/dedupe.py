@@ -17,10 +17,11 @@ N processes raising the same alert at once make one claim between them (``INSERT
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import ClassVar
 
 from prefect_alerts.dispatch.stage import Dispatch, Notification
+from prefect_alerts.routing.durations import format_duration  # re-exported: the steps' reasons use it
 from prefect_alerts.store.notifications import LogEntry
 
 __all__ = ["DedupeStage", "format_duration", "format_time"]
@@ -31,19 +32,6 @@ def format_time(when: datetime, now: datetime) -> str:
     if when.date() == now.date():
         return when.strftime("%H:%M UTC")
     return when.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def format_duration(value: timedelta) -> str:
-    """``90s``, ``30m``, ``4h``, ``1d``, ``2h30m``: the form the config takes."""
-    seconds = int(value.total_seconds())
-    if seconds <= 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(parts)
 
 
 class DedupeStage:

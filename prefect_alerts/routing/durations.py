@@ -71,7 +71,7 @@ def format_duration(value: timedelta | None) -> str:
     if value is None:
         return "never"
     total = value.total_seconds()
-    if total == 0:
+    if total <= 0:  # a time already passed (a deadline, a wait) reads as none left
         return "0s"
     whole = int(total)
     fraction = round(total - whole, 6)
