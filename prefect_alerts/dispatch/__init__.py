@@ -7,7 +7,7 @@ what a call left in the outbox and ``prune_outbox`` deletes settled entries past
 from prefect_alerts.dispatch.flush import FlushResult, flush_outbox
 from prefect_alerts.dispatch.models import OUTCOME_STATUSES, DestinationOutcome, OutcomeStatus, SendResult
 from prefect_alerts.dispatch.pipeline import Pipeline, asend_alert, default_stages, send_alert
-from prefect_alerts.dispatch.prune import prune_outbox
+from prefect_alerts.dispatch.prune import prune_history, prune_outbox
 from prefect_alerts.dispatch.stage import Dispatch, DispatchState, Notification, Stage
 from prefect_alerts.dispatch.state_queries import firing_alerts
 
@@ -26,6 +26,7 @@ __all__ = [
     "default_stages",
     "firing_alerts",
     "flush_outbox",
+    "prune_history",
     "prune_outbox",
     "send_alert",
 ]

@@ -1,10 +1,12 @@
-"""``prune_outbox``: delete settled outbox entries once they are past their keep time.
+"""``prune_outbox`` and ``prune_history``: delete settled outbox entries and old alert history once they are past
+their keep time.
 
 Every send writes its alert (and, for a channel object, its settings, webhook URLs included) to the outbox;
 delivered and dead entries would otherwise stay for ever. The aggregator calls this once a run, after the
 flush: delivered entries go after ``defaults.keep_delivered`` (7 days), dead letters after
 ``defaults.keep_dead`` (30 days). What a later step still needs stays: the entry a firing alert's resolve is
-built from, and the newest entry of each destination.
+built from, and the newest entry of each destination. Alert history goes after ``defaults.keep_history`` (30
+days), except the history of a dedup key still firing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from prefect_alerts.dispatch.stage import DispatchState
 if TYPE_CHECKING:
     from prefect_alerts.routing import AlertRouting
 
-__all__ = ["prune_outbox"]
+__all__ = ["prune_history", "prune_outbox"]
 
 
 def prune_outbox(
@@ -50,3 +52,28 @@ def prune_outbox(
         delivered_before=None if defaults.keep_delivered is None else now - defaults.keep_delivered,
         dead_before=None if defaults.keep_dead is None else now - defaults.keep_dead,
     )
+
+
+def prune_history(
+    routing: AlertRouting | str | None = None,
+    *,
+    now: datetime | None = None,
+    state: DispatchState | None = None,
+) -> int:
+    """Delete alert history older than the routing's ``defaults.keep_history`` (``never`` keeps it); the number
+    deleted. The history of a dedup key still firing stays whatever its age.
+
+    Example:
+        ```python
+        from prefect_alerts.dispatch import prune_history
+
+        print(prune_history())  # 830: alerts handled more than 30 days ago
+        ```
+    """
+    from prefect_alerts.routing import resolve_routing
+
+    keep = resolve_routing(routing).defaults.keep_history  # type: ignore[arg-type]
+    if keep is None:
+        return 0
+    state = state or DispatchState.default()
+    return state.history.prune((now or datetime.now(timezone.utc)) - keep)

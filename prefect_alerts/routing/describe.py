@@ -61,8 +61,9 @@ def describe_routing(routing: AlertRouting) -> str:
         f"defaults: cooldown {format_duration(d.cooldown)}, repeat_interval {format_duration(d.repeat_interval)}, "
         f"send_resolved {str(d.send_resolved).lower()}, budget {format_duration(d.budget)}, "
         f"max_attempts {d.max_attempts}, max_age {format_duration(d.max_age)}",
-        f"outbox keeps: delivered entries {format_duration(d.keep_delivered)}, dead letters "
-        f"{format_duration(d.keep_dead)} (the aggregator deletes older ones)",
+        f"kept: delivered outbox entries {format_duration(d.keep_delivered)}, dead letters "
+        f"{format_duration(d.keep_dead)}, alert history {format_duration(d.keep_history)} (the aggregator "
+        "deletes older ones)",
         "fallback: "
         + (
             reference_key(routing.fallback)

@@ -113,6 +113,12 @@ class RoutingDefaults(ConfigModel):
         "`prefect-alerts outbox --status dead` shows them.",
     )
 
+    keep_history: timedelta | None = Field(
+        default=timedelta(days=30),
+        description="The aggregator deletes alert history older than this (never: keep it all); the history "
+        "of a dedup key still firing stays.",
+    )
+
     @field_validator("cooldown", "budget", "max_age", mode="before")
     @classmethod
     def _check_durations(cls, value: Any) -> Any:
@@ -123,12 +129,12 @@ class RoutingDefaults(ConfigModel):
     def _check_repeat(cls, value: Any) -> Any:
         return None if value is None or is_never(value) else _duration(value)
 
-    @field_validator("keep_delivered", "keep_dead", mode="before")
+    @field_validator("keep_delivered", "keep_dead", "keep_history", mode="before")
     @classmethod
     def _check_keep(cls, value: Any) -> Any:
         return None if value is None or is_never(value) else _duration(value)
 
-    @field_validator("keep_delivered", "keep_dead")
+    @field_validator("keep_delivered", "keep_dead", "keep_history")
     @classmethod
     def _positive_keep(cls, value: timedelta | None, info: Any) -> timedelta | None:
         if value is not None and value <= timedelta(0):

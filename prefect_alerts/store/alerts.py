@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, insert, or_, select, update
 
 from prefect_alerts.store.notifications import utc
-from prefect_alerts.store.schema import alert_history, silences
+from prefect_alerts.store.retention import delete_in_batches
+from prefect_alerts.store.schema import alert_history, notification_log, silences
 
 __all__ = ["AlertHistory", "HistoryEntry", "SilenceRow", "SilenceStore"]
 
@@ -64,6 +65,22 @@ class AlertHistory:
         )
         with self.engine.connect() as connection:
             return {row[0] for row in connection.execute(query)}
+
+    def prune(self, before: datetime, *, batch_size: int = 500, max_rows: int = 50_000) -> int:
+        """Delete history rows created before ``before``; the number deleted. The rows of a dedup key still
+        firing somewhere stay whatever their age: its resolve looks up where its last firing alert went (or
+        was folded), and ``firing_alerts`` the alert a folded send handled.
+
+        Example:
+            ```python
+            history.prune(now - timedelta(days=30))
+            ```
+        """
+        firing_keys = select(notification_log.c.dedup_key).where(notification_log.c.last_status == "firing")
+        doomed = select(alert_history.c.id).where(
+            alert_history.c.created_at < before, alert_history.c.dedup_key.not_in(firing_keys)
+        )
+        return delete_in_batches(self.engine, alert_history, doomed, batch_size=batch_size, max_rows=max_rows)
 
     def _column_by_id(self, alert_ids: set[str], column: str) -> dict[str, Any]:
         if not alert_ids:

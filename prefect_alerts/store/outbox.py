@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 
 from prefect_alerts.store.notifications import utc
 from prefect_alerts.store.prepared import PreparedStatement, json_text
+from prefect_alerts.store.retention import delete_in_batches
 from prefect_alerts.store.schema import notification_log, outbox
 
 __all__ = ["NewDelivery", "Outbox", "OutboxEntry", "OutboxStatus"]
@@ -363,19 +364,10 @@ class Outbox:
         with self.engine.connect() as connection:
             newest = [row.id for row in connection.execute(select(ranked.c.id).where(ranked.c.rank == 1))]
         firing_claims = select(notification_log.c.claim_id).where(notification_log.c.last_status == "firing")
-        doomed = (
-            select(outbox.c.id)
-            .where(or_(*settled), outbox.c.alert_id.not_in(firing_claims), outbox.c.id.not_in(newest))
-            .limit(batch_size)
+        doomed = select(outbox.c.id).where(
+            or_(*settled), outbox.c.alert_id.not_in(firing_claims), outbox.c.id.not_in(newest)
         )
-        deleted = 0
-        while deleted < max_rows:
-            with self.engine.begin() as connection:
-                count = connection.execute(delete(outbox).where(outbox.c.id.in_(doomed))).rowcount
-            deleted += count
-            if count < batch_size:
-                break
-        return deleted
+        return delete_in_batches(self.engine, outbox, doomed, batch_size=batch_size, max_rows=max_rows)
 
     def counts(self) -> dict[str, int]:
         """How many entries are in each status."""

@@ -123,4 +123,37 @@ def test_bad_keep_times_are_named(field: str, value: str, expected: str) -> None
 
 def test_the_described_routing_says_what_the_outbox_keeps() -> None:
     text = AlertRouting.model_validate({"defaults": {"keep_dead": "never"}}).describe()
-    assert "outbox keeps: delivered entries 7d, dead letters never" in text
+    assert "kept: delivered outbox entries 7d, dead letters never, alert history 30d" in text
+
+
+def test_old_history_goes_but_a_key_still_firing_keeps_its_own(
+    httpserver: HTTPServer, state: DispatchState, clock: FakeClock
+) -> None:
+    from prefect_alerts.dispatch import prune_history
+
+    httpserver.expect_request("/ok").respond_with_data("ok")
+    ok = SlackChannel(url=httpserver.url_for("/ok"), name="slack:ok")
+    routing = AlertRouting.model_validate({"defaults": {"keep_history": "30d"}})
+
+    def send(alert: Alert) -> str:
+        return (
+            send_alert(alert, routing=routing, destinations=[ok], state=state, clock=clock).outcomes[0].status
+        )
+
+    assert send(_alert("healed")) == "delivered"
+    assert send(_alert("healed").resolved()) == "delivered"
+    assert send(_alert("still-firing")) == "delivered"
+    clock.advance(days=31)
+    assert send(_alert("recent")) == "delivered"
+
+    assert prune_history(routing, now=clock(), state=state) == 2  # healed's firing and resolved sends
+    assert sorted(entry.dedup_key for entry in state.history.recent(limit=100)) == ["recent", "still-firing"]
+    # The firing key still resolves from what was kept, and sends nothing twice.
+    assert send(_alert("still-firing").resolved()) == "delivered"
+    assert send(_alert("still-firing").resolved()) == "suppressed"
+    never = AlertRouting.model_validate({"defaults": {"keep_history": "never"}})
+    clock.advance(days=365)
+    assert prune_history(never, now=clock(), state=state) == 0
+    # still-firing's three sends (firing, resolved, the suppressed second resolve) go; "recent" fires still.
+    assert prune_history(routing, now=clock(), state=state) == 3
+    assert [entry.dedup_key for entry in state.history.recent(limit=100)] == ["recent"]

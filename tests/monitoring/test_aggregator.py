@@ -176,3 +176,9 @@ def test_each_run_deletes_settled_outbox_entries_past_their_keep_time(
     assert "3 settled entries past their keep time deleted" in str(later)
     assert later.heartbeat_payload()["outbox_pruned"] == 3
     assert len(state.outbox.entries()) == 1
+    assert later.history_pruned == 0 and len(state.history.recent()) == 4  # history is kept 30 days
+    month = run_aggregator(routing, now=sent_at + timedelta(days=31), state=state, heartbeat=False)
+    assert month.ok, month.problems
+    assert month.history_pruned == 4 and state.history.recent() == []
+    assert "history: 4 alerts past keep_history deleted" in str(month)
+    assert month.heartbeat_payload()["history_pruned"] == 4
