@@ -1,7 +1,8 @@
 """The dispatch pipeline: ``send_alert`` runs route, silence, dedupe, outbox, deliver, record.
 
 One module per step, each a small :class:`~prefect_alerts.dispatch.stage.Stage`; ``flush_outbox`` redelivers
-what a call left in the outbox and ``prune_outbox`` deletes settled entries past their keep time. See docs/architecture.md for the table of steps.
+what a call left in the outbox; ``prune_outbox`` and ``prune_history`` delete settled entries and old history
+past their keep time. See docs/architecture.md for the table of steps.
 """
 
 from prefect_alerts.dispatch.flush import FlushResult, flush_outbox

@@ -32,6 +32,11 @@ def is_never(value: Any) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() in NEVER)
 
 
+def _duration_or_never(value: Any) -> Any:
+    """A duration, or None for ``never`` (reminders off, entries kept for ever)."""
+    return None if value is None or is_never(value) else _duration(value)
+
+
 def destination_list(value: Any, info: ValidationInfo, *, empty_ok: bool = True) -> Any:
     """Validate a list of destinations (a single one is accepted), remembering bare-name look-ups."""
     if value is None:
@@ -112,7 +117,6 @@ class RoutingDefaults(ConfigModel):
         description="The aggregator deletes dead letters older than this (never: keep them all); until then "
         "`prefect-alerts outbox --status dead` shows them.",
     )
-
     keep_history: timedelta | None = Field(
         default=timedelta(days=30),
         description="The aggregator deletes alert history older than this (never: keep it all); the history "
@@ -124,15 +128,10 @@ class RoutingDefaults(ConfigModel):
     def _check_durations(cls, value: Any) -> Any:
         return _duration(value)
 
-    @field_validator("repeat_interval", mode="before")
+    @field_validator("repeat_interval", "keep_delivered", "keep_dead", "keep_history", mode="before")
     @classmethod
-    def _check_repeat(cls, value: Any) -> Any:
-        return None if value is None or is_never(value) else _duration(value)
-
-    @field_validator("keep_delivered", "keep_dead", "keep_history", mode="before")
-    @classmethod
-    def _check_keep(cls, value: Any) -> Any:
-        return None if value is None or is_never(value) else _duration(value)
+    def _check_duration_or_never(cls, value: Any) -> Any:
+        return _duration_or_never(value)
 
     @field_validator("keep_delivered", "keep_dead", "keep_history")
     @classmethod
@@ -203,7 +202,7 @@ class Route(ConfigModel):
     @field_validator("repeat_interval", mode="before")
     @classmethod
     def _check_repeat(cls, value: Any) -> Any:
-        return None if value is None or is_never(value) else _duration(value)
+        return _duration_or_never(value)
 
     @field_validator("mentions", mode="before")
     @classmethod
