@@ -216,7 +216,7 @@ def test_the_pipeline_groups_batched_steps_and_sees_a_changed_list_of_steps(
 ) -> None:
     routing = AlertRouting.model_validate({"default": ["console"]})
     pipeline = Pipeline([RouteStage(), SilenceStage(), DedupeStage(), OutboxStage()])
-    assert [[stage.name for stage in group] for group in pipeline._groups()] == [
+    assert [[stage.name for stage in group] for group, _ in pipeline._groups()] == [
         ["route"],
         ["silence"],
         ["dedupe", "outbox"],
@@ -226,7 +226,7 @@ def test_the_pipeline_groups_batched_steps_and_sees_a_changed_list_of_steps(
 
     recorder = Recorder()
     pipeline.stages.insert(2, recorder)
-    assert [[stage.name for stage in group] for group in pipeline._groups()] == [
+    assert [[stage.name for stage in group] for group, _ in pipeline._groups()] == [
         ["route"],
         ["silence"],
         ["recorder", "dedupe", "outbox"],
@@ -257,18 +257,36 @@ def test_claims_and_entries_agree_for_every_destination_count(
 
 
 @pytest.mark.sqlite_only
-def test_sqlite_connections_checkpoint_every_4000_pages_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_sqlite_store_has_1_kib_pages_and_checkpoints_every_16_mib_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from prefect_alerts.store import get_engine
-    from prefect_alerts.store.engine import SQLITE_WAL_CHECKPOINT_PAGES
     from prefect_alerts.store.prepared import _connection
 
     engine = get_engine(f"sqlite:///{tmp_path}/wal.db")
     with engine.connect() as connection:  # the pool's connections
         driver = connection.connection.dbapi_connection
-        assert (
-            driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == SQLITE_WAL_CHECKPOINT_PAGES == 4000
-        )
+        assert driver.execute("PRAGMA page_size").fetchone()[0] == 1024
+        assert driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16 * 1024
         assert driver.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert driver.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL, as before
     hot_path = _connection(engine)  # the prepared statements' per-thread connection
-    assert hot_path.cursor().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 4000
+    assert hot_path.cursor().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16 * 1024
+
+
+@pytest.mark.sqlite_only
+def test_an_existing_4_kib_store_keeps_its_pages_and_checkpoints_every_16_mib(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from prefect_alerts.store import get_engine
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)  # a store made before 1 KiB pages: SQLite's default size, in WAL mode
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE earlier (x INTEGER)")
+    old.close()
+    assert sqlite3.connect(path).execute("PRAGMA page_size").fetchone()[0] == 4096
+    engine = get_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        driver = connection.connection.dbapi_connection
+        assert driver.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 4096  # 16 MiB of 4 KiB pages
+        assert driver.execute("SELECT count(*) FROM prefect_alerts_outbox").fetchone()[0] == 0  # schema added
