@@ -66,11 +66,12 @@ class Pipeline:
 
     def __init__(self, stages: Sequence[Stage] | None = None) -> None:
         self.stages = list(stages) if stages is not None else default_stages()
-        self._plan: tuple[tuple[Stage, ...], list[list[Stage]]] | None = None
+        self._plan: tuple[tuple[Stage, ...], list[tuple[list[Stage], bool]]] | None = None
 
-    def _groups(self) -> list[list[Stage]]:
-        """The steps in run order, consecutive batched ones grouped; worked out once per list of steps (it
-        is public and may be changed, so the plan is keyed by its contents)."""
+    def _groups(self) -> list[tuple[list[Stage], bool]]:
+        """The steps in run order, consecutive batched ones grouped, each group with whether it shares one
+        store transaction; worked out once per list of steps (it is public and may be changed, so the plan
+        is keyed by its contents)."""
         stages = tuple(self.stages)
         if self._plan is not None and self._plan[0] == stages:
             return self._plan[1]
@@ -81,15 +82,16 @@ class Pipeline:
                 groups[-1].append(stage)
             else:
                 groups.append([stage])
-        self._plan = (stages, groups)
-        return groups
+        plan = [(group, _batched(group[0])) for group in groups]
+        self._plan = (stages, plan)
+        return plan
 
     def run(self, dispatch: Dispatch) -> SendResult:
-        for group in self._groups():
+        for group, batched in self._groups():
             if group[0].name == "route":
                 group[0].run(dispatch)  # a routing error is the caller's to see
             else:
-                self._run_group(dispatch, group)
+                self._run_group(dispatch, group, batched)
         outcomes = [n.outcome for n in dispatch.notifications if n.outcome is not None]
         for notification in dispatch.notifications:
             if notification.outcome is None:  # every step failed for it: say so rather than drop it
@@ -112,11 +114,11 @@ class Pipeline:
         return SendResult(alert=dispatch.alert, outcomes=outcomes, alert_id=dispatch.alert_id)
 
     @staticmethod
-    def _run_group(dispatch: Dispatch, group: list[Stage]) -> None:
+    def _run_group(dispatch: Dispatch, group: list[Stage], batched: bool) -> None:
         # Consecutive steps that only write through prepared statements (dedupe, outbox) share one
         # transaction: one commit per alert, and the claim and its outbox entry land together.
         try:
-            if getattr(group[0], "batched", False):
+            if batched:
                 with batch(dispatch.state.engine):
                     for stage in group:
                         stage.run(dispatch)

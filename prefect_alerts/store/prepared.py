@@ -157,8 +157,7 @@ class PreparedStatement:
             _drop(self.engine)
             raise
         finally:
-            with contextlib.suppress(Exception):  # after _drop the cursor is closed: keep the real error
-                cursor.close()
+            _close(cursor)
 
     def run_many(self, rows: Sequence[Mapping[str, Any]], shared: Mapping[str, Any] | None = None) -> None:
         """Execute once per row with one ``executemany`` (no RETURNING), like :meth:`run` for the transaction.
@@ -183,8 +182,15 @@ class PreparedStatement:
             _drop(self.engine)
             raise
         finally:
-            with contextlib.suppress(Exception):  # after _drop the cursor is closed: keep the real error
-                cursor.close()
+            _close(cursor)
+
+
+def _close(cursor: Any) -> None:
+    # A plain try: contextlib.suppress costs more than the close, twice per claimed alert.
+    try:  # noqa: SIM105
+        cursor.close()
+    except Exception:  # after _drop the cursor is closed: keep the real error
+        pass
 
 
 def _is_default_sqlite_datetime(type_: Any, dialect: Any) -> bool:
@@ -221,7 +227,7 @@ def batch(engine: Engine) -> Iterator[None]:
         _drop(engine)
         raise
     batches.discard(key)
-    connection = getattr(_LOCAL, "connections", {}).get(key)
+    connection = getattr(_LOCAL, "drivers", {}).get(key)
     if connection is not None:
         try:
             connection.commit()
@@ -231,20 +237,38 @@ def batch(engine: Engine) -> Iterator[None]:
 
 
 def _connection(engine: Engine) -> Any:
-    connections = getattr(_LOCAL, "connections", None)
-    if connections is None or getattr(_LOCAL, "pid", None) != os.getpid():
-        connections = _LOCAL.connections = {}  # a forked child must not reuse its parent's connection
-        _LOCAL.pid = os.getpid()
-    key = id(engine)
-    connection = connections.get(key)
+    """This thread's driver connection to ``engine`` (taken from the engine's pool once, so its pragmas
+    apply); statements run on the driver's own connection, not through the pool's proxy."""
+    connection = getattr(_LOCAL, "drivers", _NONE).get(id(engine))
     if connection is None:
-        connection = connections[key] = engine.raw_connection()
+        connection = _open(engine)
     return connection
+
+
+_NONE: dict[int, Any] = {}
+
+
+def _open(engine: Engine) -> Any:
+    if getattr(_LOCAL, "pid", None) != os.getpid():  # a forked child must not reuse its parent's connection
+        _LOCAL.connections, _LOCAL.drivers, _LOCAL.pid = {}, {}, os.getpid()
+    pooled = _LOCAL.connections[id(engine)] = engine.raw_connection()
+    driver = _LOCAL.drivers[id(engine)] = pooled.dbapi_connection
+    return driver
+
+
+def _forget_after_fork() -> None:
+    # A child must not write through its parent's connections (nor close them: they are the parent's).
+    for name in ("connections", "drivers", "pid"):
+        _LOCAL.__dict__.pop(name, None)
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def close_thread_connections() -> None:
     """Give back this thread's connections (a short-lived thread calls it before it ends)."""
     connections = getattr(_LOCAL, "connections", {})
+    getattr(_LOCAL, "drivers", {}).clear()
     for key in list(connections):
         connection = connections.pop(key)
         with contextlib.suppress(Exception):
@@ -252,6 +276,7 @@ def close_thread_connections() -> None:
 
 
 def _drop(engine: Engine) -> None:
+    getattr(_LOCAL, "drivers", {}).pop(id(engine), None)
     connections = getattr(_LOCAL, "connections", {})
     connection = connections.pop(id(engine), None)
     if connection is not None:
