@@ -9,6 +9,7 @@ tested alone by building a Dispatch by hand with an injected clock.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import time
 import uuid
@@ -44,21 +45,30 @@ def utc_now() -> datetime:
 
 def new_id() -> str:
     """A unique id of 32 hex digits, laid out as a UUID version 7: the first 48 bits are the time in
-    milliseconds, the other 74 random (``os.urandom``), with no ``UUID`` object built.
+    milliseconds, the other 74 random, with no ``UUID`` object built.
 
     Ids made later sort later, so the store's outbox and history indexes grow at their end instead of
     taking every new id at a random page: a send writes fewer pages, and keeps that pace as the store grows.
+    The random bits come from a generator of our own, seeded from ``os.urandom`` and seeded again in a forked
+    child: no system call per id, and a user's ``random.seed(42)`` in every worker cannot make two workers'
+    ids collide.
 
         >>> uuid.UUID(new_id()).version
         7
         >>> first = new_id(); time.sleep(0.002); first < new_id()
         True
     """
-    raw = bytearray(os.urandom(16))
-    raw[0:6] = (time.time_ns() // 1_000_000).to_bytes(6, "big")
-    raw[6] = (raw[6] & 0x0F) | 0x70
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return raw.hex()
+    bits = _random_bits(74)
+    millis = time.time_ns() // 1_000_000
+    return "%032x" % (millis << 80 | _VERSION_7 | (bits >> 62) << 64 | _VARIANT | bits & _LOW_62_BITS)
+
+
+_ID_RANDOM = random.Random(os.urandom(32))
+_random_bits = _ID_RANDOM.getrandbits
+_VERSION_7 = 0x7 << 76
+_VARIANT = 0b10 << 62
+_LOW_62_BITS = (1 << 62) - 1
+os.register_at_fork(after_in_child=lambda: _ID_RANDOM.seed(os.urandom(32)))
 
 
 _PROCESS_TOKEN = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

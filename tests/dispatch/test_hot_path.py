@@ -8,6 +8,7 @@ the original gave, on a real store (SQLite here, PostgreSQL under ``make test-po
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -290,3 +291,24 @@ def test_an_existing_4_kib_store_keeps_its_pages_and_checkpoints_every_16_mib(tm
         assert driver.execute("PRAGMA page_size").fetchone()[0] == 4096
         assert driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 4096  # 16 MiB of 4 KiB pages
         assert driver.execute("SELECT count(*) FROM prefect_alerts_outbox").fetchone()[0] == 0  # schema added
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_new_ids_differ_in_a_forked_child_and_after_a_user_seeds_random() -> None:
+    import random
+
+    random.seed(42)  # a user's seed in every worker must not make their ids repeat
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its next ids, to the parent
+        os.write(write, "".join(new_id() for _ in range(50)).encode())
+        os._exit(0)
+    os.close(write)
+    ours = {new_id()[12:] for _ in range(50)}  # the random part (the time part may be equal)
+    text = b""
+    while chunk := os.read(read, 4096):
+        text += chunk
+    os.close(read)
+    os.waitpid(child, 0)
+    theirs = {text[i : i + 32].decode()[12:] for i in range(0, len(text), 32)}
+    assert len(theirs) == 50 and not ours & theirs
