@@ -312,3 +312,34 @@ def test_new_ids_differ_in_a_forked_child_and_after_a_user_seeds_random() -> Non
     os.waitpid(child, 0)
     theirs = {text[i : i + 32].decode()[12:] for i in range(0, len(text), 32)}
     assert len(theirs) == 50 and not ours & theirs
+
+
+@pytest.mark.sqlite_only
+def test_the_readme_s_conversion_gives_an_old_store_1_kib_pages_and_keeps_its_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import re
+    import sqlite3
+    from pathlib import Path
+
+    from prefect_alerts.store import get_engine
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (script,) = re.findall(r"""sqlite3 "\$PREFECT_HOME/prefect_alerts.db" '([^']+)'""", readme)
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE earlier (x INTEGER)")
+    old.executemany("INSERT INTO earlier VALUES (?)", [(i,) for i in range(500)])
+    old.commit()
+    old.close()
+    converting = sqlite3.connect(path, isolation_level=None)
+    for statement in script.split(";"):
+        if statement.strip():
+            converting.execute(statement)
+    converting.close()
+    engine = get_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        driver = connection.connection.dbapi_connection
+        assert driver.execute("PRAGMA page_size").fetchone()[0] == 1024
+        assert driver.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16 * 1024
+        assert driver.execute("SELECT count(*) FROM earlier").fetchone()[0] == 500
