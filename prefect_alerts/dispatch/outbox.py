@@ -49,7 +49,7 @@ class OutboxStage:
                 deliveries,
                 alert_id=dispatch.alert_id,
                 dedup_key=alert.dedup_key,
-                alert=alert.to_record(),
+                alert=dispatch.record(alert),
                 max_attempts=policy.max_attempts,
                 expires_at=now + policy.max_age,
                 now=now,

@@ -38,7 +38,7 @@ class RecordStage:
                 destinations=[outcome.destination for outcome in outcomes],
                 outcomes=[outcome.model_dump(mode="json", exclude_none=True) for outcome in outcomes],
                 created_at=dispatch.now,
-                alert=alert.to_record(),
+                alert=dispatch.record(alert),
             )
         )
         if not self.emit_events:

@@ -140,6 +140,17 @@ class Dispatch:
         """``time.monotonic()`` value by which delivery must have returned."""
         return self.started + self.budget
 
+    def record(self, alert: Alert) -> dict[str, Any]:
+        """``alert.to_record()``, made once per alert object in this dispatch: the outbox and the history
+        both store it. The steps never change an alert in place (a reminder is a copy), so it stays true."""
+        records = self.extra.get("_records")
+        if records is None:
+            records = self.extra["_records"] = {}
+        cached = records.get(id(alert))
+        if cached is None or cached[0] is not alert:
+            cached = records[id(alert)] = (alert, alert.to_record())
+        return cached[1]
+
     def pending(self) -> list[Notification]:
         """Notifications no step has settled yet."""
         return [notification for notification in self.notifications if notification.outcome is None]
