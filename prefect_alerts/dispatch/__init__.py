@@ -1,14 +1,14 @@
 """The dispatch pipeline: ``send_alert`` runs route, silence, dedupe, outbox, deliver, record.
 
 One module per step, each a small :class:`~prefect_alerts.dispatch.stage.Stage`; ``flush_outbox`` redelivers
-what a call left in the outbox; ``prune_outbox`` and ``prune_history`` delete settled entries and old history
-past their keep time. See docs/architecture.md for the table of steps.
+what a call left in the outbox; ``prune_outbox``, ``prune_history`` and ``prune_resolved`` delete settled entries, old
+history and what resolved alerts left past their keep time. See docs/architecture.md for the table of steps.
 """
 
 from prefect_alerts.dispatch.flush import FlushResult, flush_outbox
 from prefect_alerts.dispatch.models import OUTCOME_STATUSES, DestinationOutcome, OutcomeStatus, SendResult
 from prefect_alerts.dispatch.pipeline import Pipeline, asend_alert, default_stages, send_alert
-from prefect_alerts.dispatch.prune import prune_history, prune_outbox
+from prefect_alerts.dispatch.prune import prune_history, prune_outbox, prune_resolved
 from prefect_alerts.dispatch.stage import Dispatch, DispatchState, Notification, Stage
 from prefect_alerts.dispatch.state_queries import firing_alerts
 
@@ -29,5 +29,6 @@ __all__ = [
     "flush_outbox",
     "prune_history",
     "prune_outbox",
+    "prune_resolved",
     "send_alert",
 ]

@@ -6,12 +6,13 @@ delivered and dead entries would otherwise stay for ever. The aggregator calls t
 flush: delivered entries go after ``defaults.keep_delivered`` (7 days), dead letters after
 ``defaults.keep_dead`` (30 days). What a later step still needs stays: the entry a firing alert's resolve is
 built from, and the newest entry of each destination. Alert history goes after ``defaults.keep_history`` (30
-days), except the history of a dedup key still firing.
+days), except the history of a dedup key still firing; so do resolved notification-log rows and incidents
+whose key no longer fires (``prune_resolved``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from prefect_alerts.dispatch.stage import DispatchState
@@ -19,7 +20,7 @@ from prefect_alerts.dispatch.stage import DispatchState
 if TYPE_CHECKING:
     from prefect_alerts.routing import AlertRouting
 
-__all__ = ["prune_history", "prune_outbox"]
+__all__ = ["prune_history", "prune_outbox", "prune_resolved"]
 
 
 def prune_outbox(
@@ -77,3 +78,42 @@ def prune_history(
         return 0
     state = state or DispatchState.default()
     return state.history.prune((now or datetime.now(timezone.utc)) - keep)
+
+
+def prune_resolved(
+    routing: AlertRouting | str | None = None,
+    *,
+    now: datetime | None = None,
+    state: DispatchState | None = None,
+) -> int:
+    """Delete what settled alerts left behind past ``defaults.keep_history`` (``never`` keeps it): notification
+    log rows whose last notice was a resolve, and incidents whose key no longer fires; the number deleted.
+
+    What is still firing stays whatever its age: its log row (the resolve must go out once) and its incident
+    (the run's recovery resolves it). A resolved row serves only the flap check, which looks back one cooldown.
+
+    Example:
+        ```python
+        from prefect_alerts.dispatch import prune_resolved
+
+        print(prune_resolved())  # 412: resolved keys and closed incidents older than 30 days
+        ```
+    """
+    from prefect_alerts.routing import resolve_routing
+
+    resolved = resolve_routing(routing)  # type: ignore[arg-type]
+    keep = resolved.defaults.keep_history
+    if keep is None:
+        return 0
+    state = state or DispatchState.default()
+    now = now or datetime.now(timezone.utc)
+    # A resolved row is the flap check's memory: never forget one within the longest cooldown.
+    log_keep = max(keep, _longest_cooldown(resolved))
+    return state.log.prune_resolved(now - log_keep) + state.incidents.prune(now - keep)
+
+
+def _longest_cooldown(routing: AlertRouting) -> timedelta:
+    routes = [*routing.routes, *(route for team in routing.teams for route in team.team_routes)]
+    return max(
+        [routing.defaults.cooldown, *(route.cooldown for route in routes if route.cooldown is not None)]
+    )

@@ -8,7 +8,8 @@ One run does, in order, each step isolated so one failing step never stops the o
 4. close storms that went quiet (:func:`~prefect_alerts.dispatch.storm_close.close_storms`);
 5. flush the outbox (:func:`~prefect_alerts.dispatch.flush_outbox`), then delete its settled entries past
    their keep time (:func:`~prefect_alerts.dispatch.prune_outbox`: 7 days delivered, 30 days dead) and the
-   alert history past 30 days (:func:`~prefect_alerts.dispatch.prune_history`);
+   alert history past 30 days (:func:`~prefect_alerts.dispatch.prune_history`), with the notification-log rows
+   and incidents resolved alerts left behind (:func:`~prefect_alerts.dispatch.prune_resolved`);
 6. emit ``prefect-alerts.aggregator.heartbeat`` (``prefect-alerts status`` and the deploy automation watch it).
 
 A run whose step failed still emits its heartbeat (naming the problem), then ends Failed so the UI shows it.
@@ -65,6 +66,10 @@ class AggregatorResult(BaseModel):
     history_pruned: int | None = Field(
         default=None, description="Alert history rows deleted (past keep_history)."
     )
+    resolved_pruned: int | None = Field(
+        default=None,
+        description="Resolved notification-log rows and incidents no longer firing deleted (past keep_history).",
+    )
     problems: dict[str, str] = Field(default_factory=dict, description="Step name -> what went wrong.")
     heartbeat_sent: bool = False
 
@@ -85,6 +90,7 @@ class AggregatorResult(BaseModel):
             "outbox_dead": self.flush.dead if self.flush else None,
             "outbox_pruned": self.pruned,
             "history_pruned": self.history_pruned,
+            "resolved_pruned": self.resolved_pruned,
             "problems": dict(self.problems),
         }
 
@@ -98,6 +104,9 @@ class AggregatorResult(BaseModel):
             f"outbox: {self.pruned} settled entries past their keep time deleted" if self.pruned else None,
             f"history: {self.history_pruned} alerts past keep_history deleted"
             if self.history_pruned
+            else None,
+            f"resolved: {self.resolved_pruned} resolved keys and settled incidents past keep_history deleted"
+            if self.resolved_pruned
             else None,
             *(f"PROBLEM {step}: {problem}" for step, problem in self.problems.items()),
         ]
@@ -129,7 +138,7 @@ def run_aggregator(
         heartbeat: Emit the heartbeat event (the flow does; a one-off script may not want to).
     """
     from prefect_alerts.dispatch.flush import flush_outbox
-    from prefect_alerts.dispatch.prune import prune_history, prune_outbox
+    from prefect_alerts.dispatch.prune import prune_history, prune_outbox, prune_resolved
     from prefect_alerts.dispatch.storm_close import close_storms
     from prefect_alerts.monitoring.recovery import resolve_recovered
     from prefect_alerts.monitoring.requeue import reraise_stale_queued
@@ -156,6 +165,9 @@ def run_aggregator(
         result.pruned = _step(result, "prune", lambda: prune_outbox(resolved, now=now, state=state))
         result.history_pruned = _step(
             result, "prune history", lambda: prune_history(resolved, now=now, state=state)
+        )
+        result.resolved_pruned = _step(
+            result, "prune resolved", lambda: prune_resolved(resolved, now=now, state=state)
         )
     for name, problem in partial_problems(result).items():
         result.problems.setdefault(name, problem)

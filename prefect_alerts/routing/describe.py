@@ -62,7 +62,7 @@ def describe_routing(routing: AlertRouting) -> str:
         f"send_resolved {str(d.send_resolved).lower()}, budget {format_duration(d.budget)}, "
         f"max_attempts {d.max_attempts}, max_age {format_duration(d.max_age)}",
         f"kept: delivered outbox entries {format_duration(d.keep_delivered)}, dead letters "
-        f"{format_duration(d.keep_dead)}, alert history {format_duration(d.keep_history)} (the aggregator "
+        f"{format_duration(d.keep_dead)}, alert history and resolved keys {format_duration(d.keep_history)} (the aggregator "
         "deletes older ones)",
         "fallback: "
         + (

@@ -119,8 +119,9 @@ class RoutingDefaults(ConfigModel):
     )
     keep_history: timedelta | None = Field(
         default=timedelta(days=30),
-        description="The aggregator deletes alert history older than this (never: keep it all); the history "
-        "of a dedup key still firing stays.",
+        description="The aggregator deletes alert history older than this (never: keep it all), and the "
+        "notification-log rows and incidents of alerts resolved that long ago; the history, row and incident "
+        "of a dedup key still firing stay.",
     )
 
     @field_validator("cooldown", "budget", "max_age", mode="before")

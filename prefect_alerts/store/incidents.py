@@ -14,7 +14,8 @@ from pydantic import BaseModel
 from sqlalchemy import Boolean, DateTime, Engine, Integer, bindparam, case, or_, select
 
 from prefect_alerts.store.prepared import PreparedStatement, as_datetime
-from prefect_alerts.store.schema import incidents
+from prefect_alerts.store.retention import delete_in_batches
+from prefect_alerts.store.schema import incidents, notification_log
 from prefect_alerts.store.upsert import dialect_insert
 
 __all__ = ["IncidentClaim", "IncidentStore"]
@@ -120,6 +121,30 @@ class IncidentStore:
         ).returning(*(table.c[name] for name in _RETURNED))
         self._join = PreparedStatement(self.engine, statement)
         return self._join
+
+    def prune(self, before: datetime, *, batch_size: int = 500, max_rows: int = 50_000) -> int:
+        """Delete incidents last updated before ``before`` whose key is not firing anywhere any more; the
+        number deleted. An incident whose key still fires stays whatever its age: the run's recovery resolves
+        it through :meth:`failed_run_keys`.
+
+        Example:
+            ```python
+            incidents.prune(now - timedelta(days=30))
+            ```
+        """
+        table = incidents
+        firing_keys = select(notification_log.c.dedup_key).where(notification_log.c.last_status == "firing")
+        doomed = select(table.c.flow_run_id, table.c.destination).where(
+            table.c.updated_at < before, table.c.incident_key.not_in(firing_keys)
+        )
+        return delete_in_batches(
+            self.engine,
+            table,
+            doomed,
+            batch_size=batch_size,
+            max_rows=max_rows,
+            key=(table.c.flow_run_id, table.c.destination),
+        )
 
     def failed_run_keys(self, *, flow_name: str | None, deployment_name: str | None) -> set[str]:
         """Incident keys of this flow/deployment whose run failed: a recovery resolves them (the run's first

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import DateTime, Engine, Integer, and_, bindparam, case, delete, or_, select, update
 
 from prefect_alerts.store.prepared import PreparedStatement, as_datetime
+from prefect_alerts.store.retention import delete_in_batches
 from prefect_alerts.store.schema import notification_log
 from prefect_alerts.store.upsert import dialect_insert
 
@@ -251,6 +252,31 @@ class NotificationLog:
         )
         with self.engine.begin() as connection:
             return connection.execute(statement).rowcount == 1
+
+    def prune_resolved(self, before: datetime, *, batch_size: int = 500, max_rows: int = 50_000) -> int:
+        """Delete rows whose last notice was a resolve sent before ``before``; the number deleted.
+
+        A resolved row only serves the flap check (a new firing within the cooldown of the last one stays
+        quiet) and "already resolved" reasons; a row still firing is kept whatever its age (its resolve must
+        still go out). Transactions of ``batch_size`` rows, at most ``max_rows`` per call.
+
+        Example:
+            ```python
+            log.prune_resolved(now - timedelta(days=30))
+            ```
+        """
+        table = notification_log
+        doomed = select(table.c.dedup_key, table.c.destination).where(
+            table.c.last_status == "resolved", table.c.last_sent_at < before
+        )
+        return delete_in_batches(
+            self.engine,
+            table,
+            doomed,
+            batch_size=batch_size,
+            max_rows=max_rows,
+            key=(table.c.dedup_key, table.c.destination),
+        )
 
     def get(self, dedup_key: str, destination: str) -> LogEntry | None:
         query = select(notification_log).where(

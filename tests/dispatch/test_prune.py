@@ -123,7 +123,9 @@ def test_bad_keep_times_are_named(field: str, value: str, expected: str) -> None
 
 def test_the_described_routing_says_what_the_outbox_keeps() -> None:
     text = AlertRouting.model_validate({"defaults": {"keep_dead": "never"}}).describe()
-    assert "kept: delivered outbox entries 7d, dead letters never, alert history 30d" in text
+    assert (
+        "kept: delivered outbox entries 7d, dead letters never, alert history and resolved keys 30d" in text
+    )
 
 
 def test_old_history_goes_but_a_key_still_firing_keeps_its_own(
@@ -157,3 +159,104 @@ def test_old_history_goes_but_a_key_still_firing_keeps_its_own(
     # still-firing's three sends (firing, resolved, the suppressed second resolve) go; "recent" fires still.
     assert prune_history(routing, now=clock(), state=state) == 3
     assert [entry.dedup_key for entry in state.history.recent(limit=100)] == ["recent"]
+
+
+def test_what_resolved_alerts_left_goes_but_a_key_still_firing_keeps_its_row_and_incident(
+    httpserver: HTTPServer, state: DispatchState, clock: FakeClock
+) -> None:
+    from prefect_alerts.alert import Source
+    from prefect_alerts.dispatch import prune_resolved
+
+    httpserver.expect_request("/ok").respond_with_data("ok")
+    ok = SlackChannel(url=httpserver.url_for("/ok"), name="slack:ok")
+    routing = AlertRouting.model_validate({"defaults": {"keep_history": "30d"}})
+
+    def send(alert: Alert) -> str:
+        return (
+            send_alert(alert, routing=routing, destinations=[ok], state=state, clock=clock).outcomes[0].status
+        )
+
+    def run_alert(key: str, run: str) -> Alert:
+        return _alert(key, source=Source(flow_name="etl", flow_run_id=run))
+
+    assert send(run_alert("healed", "run-1")) == "delivered"
+    clock.advance(minutes=5)
+    assert send(run_alert("healed", "run-1").resolved()) == "delivered"
+    assert send(run_alert("still-firing", "run-2")) == "delivered"
+    clock.advance(days=31)
+    assert send(_alert("recent-resolve")) == "delivered"
+    assert send(_alert("recent-resolve").resolved()) == "delivered"
+    incident_runs = {"run-1", "run-2"}
+    assert {run for run in incident_runs if state.incidents.openers(run, "slack:")} == incident_runs
+
+    # healed's resolved row and its run's incident go; the recent resolve and the firing key stay.
+    assert prune_resolved(routing, now=clock(), state=state) == 2
+    assert state.log.get("healed", "slack:ok") is None
+    assert state.log.get("recent-resolve", "slack:ok") is not None
+    assert state.log.get("still-firing", "slack:ok").last_status == "firing"
+    assert not state.incidents.openers("run-1", "slack:")
+    assert state.incidents.openers("run-2", "slack:")
+    # With its row gone, healed firing again is news (sent once), and the firing key still resolves once.
+    assert send(run_alert("healed", "run-3")) == "delivered"
+    assert send(run_alert("healed", "run-3")) == "suppressed"
+    assert send(run_alert("still-firing", "run-2").resolved()) == "delivered"
+    assert send(run_alert("still-firing", "run-2").resolved()) == "suppressed"
+    never = AlertRouting.model_validate({"defaults": {"keep_history": "never"}})
+    clock.advance(days=365)
+    assert prune_resolved(never, now=clock(), state=state) == 0
+
+
+def test_resolved_rows_go_in_batches_and_a_call_stops_at_its_cap(
+    state: DispatchState, clock: FakeClock
+) -> None:
+    for index in range(7):
+        won, _ = state.log.claim_firing(
+            dedup_key=f"key-{index}",
+            destination="console",
+            claim_id=f"claim-{index}",
+            now=clock(),
+            cooldown=timedelta(hours=1),
+            repeat_interval=None,
+            route="r",
+            flow_name="etl",
+            deployment_name=None,
+        )
+        assert won
+        assert state.log.claim_resolved(
+            dedup_key=f"key-{index}", destination="console", claim_id=f"resolve-{index}", now=clock()
+        )[0]
+    clock.advance(days=2)
+    assert state.log.prune_resolved(clock(), batch_size=2, max_rows=5) == 5
+    assert state.log.prune_resolved(clock(), batch_size=2, max_rows=5) == 2
+    assert state.log.prune_resolved(clock(), batch_size=2) == 0
+
+
+def test_a_resolved_row_stays_while_a_route_s_cooldown_still_reads_it(
+    httpserver: HTTPServer, state: DispatchState, clock: FakeClock
+) -> None:
+    from prefect_alerts.dispatch import prune_resolved
+
+    httpserver.expect_request("/ok").respond_with_data("ok")
+    routing = AlertRouting.model_validate(
+        {
+            "defaults": {"keep_history": "30d"},
+            "routes": [
+                {
+                    "name": "slow",
+                    "match": {"event": "flow_failed"},
+                    "destinations": ["console"],
+                    "cooldown": "60d",
+                }
+            ],
+        }
+    )
+    assert (
+        send_alert(_alert("flappy"), routing=routing, state=state, clock=clock).outcomes[0].status
+        == "delivered"
+    )
+    resolve = send_alert(_alert("flappy").resolved(), routing=routing, state=state, clock=clock)
+    assert resolve.outcomes[0].status == "delivered"
+    clock.advance(days=40)
+    assert prune_resolved(routing, now=clock(), state=state) == 0  # the 60d cooldown still needs it
+    again = send_alert(_alert("flappy"), routing=routing, state=state, clock=clock).outcomes[0]
+    assert again.status == "suppressed" and "cooldown until" in (again.reason or "")

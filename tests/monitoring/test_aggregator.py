@@ -177,8 +177,13 @@ def test_each_run_deletes_settled_outbox_entries_past_their_keep_time(
     assert later.heartbeat_payload()["outbox_pruned"] == 3
     assert len(state.outbox.entries()) == 1
     assert later.history_pruned == 0 and len(state.history.recent()) == 4  # history is kept 30 days
+    assert later.resolved_pruned == 0 and state.log.get("a", "slack:keep") is not None
     month = run_aggregator(routing, now=sent_at + timedelta(days=31), state=state, heartbeat=False)
     assert month.ok, month.problems
     assert month.history_pruned == 4 and state.history.recent() == []
     assert "history: 4 alerts past keep_history deleted" in str(month)
     assert month.heartbeat_payload()["history_pruned"] == 4
+    # Both keys resolved a month ago: their notification-log rows go too.
+    assert month.resolved_pruned == 2 and month.heartbeat_payload()["resolved_pruned"] == 2
+    assert state.log.get("a", "slack:keep") is None and state.log.get("b", "slack:keep") is None
+    assert "resolved: 2 resolved keys and settled incidents past keep_history deleted" in str(month)
