@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from prefect_alerts.dispatch.stage import DispatchState
+from prefect_alerts.store.sla import SlaStore
 
 if TYPE_CHECKING:
     from prefect_alerts.routing import AlertRouting
@@ -87,10 +88,13 @@ def prune_resolved(
     state: DispatchState | None = None,
 ) -> int:
     """Delete what settled alerts left behind past ``defaults.keep_history`` (``never`` keeps it): notification
-    log rows whose last notice was a resolve, and incidents whose key no longer fires; the number deleted.
+    log rows whose last notice was a resolve, incidents whose key no longer fires, storm members and closed
+    storms, and resolved SLA violations; the number of rows deleted.
 
-    What is still firing stays whatever its age: its log row (the resolve must go out once) and its incident
-    (the run's recovery resolves it). A resolved row serves only the flap check, which looks back one cooldown.
+    What is still firing stays whatever its age: its log row (the resolve must go out once), its incident (the
+    run's recovery resolves it) and its storm members (its resolve asks whether it was folded); so do the
+    members of a storm still open. A resolved row serves only the flap check, which looks back one cooldown:
+    none goes while the longest cooldown could still read it.
 
     Example:
         ```python
@@ -109,7 +113,9 @@ def prune_resolved(
     now = now or datetime.now(timezone.utc)
     # A resolved row is the flap check's memory: never forget one within the longest cooldown.
     log_keep = max(keep, _longest_cooldown(resolved))
-    return state.log.prune_resolved(now - log_keep) + state.incidents.prune(now - keep)
+    before = now - keep
+    deleted = state.log.prune_resolved(now - log_keep) + state.incidents.prune(before)
+    return deleted + state.storms.prune(before) + SlaStore(state.engine).prune(before)
 
 
 def _longest_cooldown(routing: AlertRouting) -> timedelta:

@@ -68,7 +68,8 @@ class AggregatorResult(BaseModel):
     )
     resolved_pruned: int | None = Field(
         default=None,
-        description="Resolved notification-log rows and incidents no longer firing deleted (past keep_history).",
+        description="Rows resolved alerts left (notification log, incidents, storm members, SLA violations) "
+        "deleted past keep_history.",
     )
     problems: dict[str, str] = Field(default_factory=dict, description="Step name -> what went wrong.")
     heartbeat_sent: bool = False
@@ -105,7 +106,7 @@ class AggregatorResult(BaseModel):
             f"history: {self.history_pruned} alerts past keep_history deleted"
             if self.history_pruned
             else None,
-            f"resolved: {self.resolved_pruned} resolved keys and settled incidents past keep_history deleted"
+            f"resolved: {self.resolved_pruned} rows resolved alerts left past keep_history deleted"
             if self.resolved_pruned
             else None,
             *(f"PROBLEM {step}: {problem}" for step, problem in self.problems.items()),

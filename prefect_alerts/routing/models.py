@@ -120,8 +120,8 @@ class RoutingDefaults(ConfigModel):
     keep_history: timedelta | None = Field(
         default=timedelta(days=30),
         description="The aggregator deletes alert history older than this (never: keep it all), and the "
-        "notification-log rows and incidents of alerts resolved that long ago; the history, row and incident "
-        "of a dedup key still firing stay.",
+        "notification-log rows, incidents, storm members and SLA violations alerts resolved that long ago "
+        "left; what a dedup key still firing needs stays.",
     )
 
     @field_validator("cooldown", "budget", "max_age", mode="before")

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, select, update
 
 from prefect_alerts.store.prepared import as_datetime
+from prefect_alerts.store.retention import delete_in_batches
 from prefect_alerts.store.schema import sla_violations
 from prefect_alerts.store.upsert import dialect_insert
 
@@ -105,6 +106,21 @@ class SlaStore:
         )
         with self.engine.begin() as connection:
             return connection.execute(statement).rowcount == 1
+
+    def prune(self, before: datetime, *, batch_size: int = 500, max_rows: int = 50_000) -> int:
+        """Delete violations resolved (closed) before ``before``; the number deleted. A later violation of the
+        same subject opens a new row, as a closed one would have reopened.
+
+        Example:
+            ```python
+            SlaStore(engine).prune(now - timedelta(days=30))
+            ```
+        """
+        table = sla_violations
+        doomed = select(table.c.key).where(table.c.closed_at < before)
+        return delete_in_batches(
+            self.engine, table, doomed, batch_size=batch_size, max_rows=max_rows, key=(table.c.key,)
+        )
 
     def reopen(self, key: str) -> None:
         """Undo a close whose resolve could not be sent: the next run tries again."""

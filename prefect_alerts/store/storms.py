@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import DateTime, Engine, Integer, and_, bindparam, case, insert, null, or_, select, update
 
 from prefect_alerts.store.prepared import PreparedStatement, as_datetime
-from prefect_alerts.store.schema import storm_groups, storm_members, storms
+from prefect_alerts.store.retention import delete_in_batches
+from prefect_alerts.store.schema import notification_log, storm_groups, storm_members, storms
 from prefect_alerts.store.upsert import dialect_insert
 
 __all__ = ["StormMember", "StormRecord", "StormStore", "StormTick"]
@@ -271,6 +272,35 @@ class StormStore:
         )
         with self.engine.begin() as connection:
             return connection.execute(statement).rowcount == 1
+
+    def prune(self, before: datetime, *, batch_size: int = 500, max_rows: int = 50_000) -> int:
+        """Delete counted alerts from before ``before`` that no open storm needs and whose key no longer fires,
+        then the closed storms (closed before ``before``) no kept member names; the number of rows deleted.
+
+        Kept whatever their age: the members of a storm still open (its closing summary counts them) and the
+        latest members of a key still firing (its resolve asks whether the firing was folded).
+
+        Example:
+            ```python
+            storm_store.prune(now - timedelta(days=30))
+            ```
+        """
+        members = storm_members
+        open_storms = select(storms.c.id).where(storms.c.closed_at.is_(None))
+        firing_keys = select(notification_log.c.dedup_key).where(notification_log.c.last_status == "firing")
+        doomed_members = select(members.c.id).where(
+            members.c.created_at < before,
+            or_(members.c.storm_id.is_(None), members.c.storm_id.not_in(open_storms)),
+            members.c.dedup_key.not_in(firing_keys),
+        )
+        deleted = delete_in_batches(
+            self.engine, members, doomed_members, batch_size=batch_size, max_rows=max_rows
+        )
+        named = select(members.c.storm_id).where(members.c.storm_id.is_not(None))
+        doomed_storms = select(storms.c.id).where(storms.c.closed_at < before, storms.c.id.not_in(named))
+        return deleted + delete_in_batches(
+            self.engine, storms, doomed_storms, batch_size=batch_size, max_rows=max_rows
+        )
 
     def reopen(self, storm_id: str) -> None:
         """Undo :meth:`close` (the closing summary could not even be queued): the next run tries again."""

@@ -20,6 +20,15 @@ def _alert(key: str, **changes) -> Alert:
     return Alert(**values)
 
 
+def _group_keys(state: DispatchState) -> set[str]:
+    from sqlalchemy import select
+
+    from prefect_alerts.store.schema import storm_members
+
+    with state.engine.connect() as connection:
+        return {row.group_key for row in connection.execute(select(storm_members.c.group_key))}
+
+
 def _statuses(state: DispatchState) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for entry in state.outbox.entries():
@@ -189,8 +198,14 @@ def test_what_resolved_alerts_left_goes_but_a_key_still_firing_keeps_its_row_and
     incident_runs = {"run-1", "run-2"}
     assert {run for run in incident_runs if state.incidents.openers(run, "slack:")} == incident_runs
 
-    # healed's resolved row and its run's incident go; the recent resolve and the firing key stay.
-    assert prune_resolved(routing, now=clock(), state=state) == 2
+    # healed's resolved row, its run's incident and its storm-counter member go; the recent resolve and the
+    # firing key (row, incident, member) stay.
+    assert (
+        len(state.storms.members(next(iter(_group_keys(state))), clock() - timedelta(days=90))) == 3
+    )  # the three firing sends
+    assert prune_resolved(routing, now=clock(), state=state) == 3
+    assert state.storms.last_member("healed") is None
+    assert state.storms.last_member("still-firing") is not None
     assert state.log.get("healed", "slack:ok") is None
     assert state.log.get("recent-resolve", "slack:ok") is not None
     assert state.log.get("still-firing", "slack:ok").last_status == "firing"
@@ -257,6 +272,60 @@ def test_a_resolved_row_stays_while_a_route_s_cooldown_still_reads_it(
     resolve = send_alert(_alert("flappy").resolved(), routing=routing, state=state, clock=clock)
     assert resolve.outcomes[0].status == "delivered"
     clock.advance(days=40)
-    assert prune_resolved(routing, now=clock(), state=state) == 0  # the 60d cooldown still needs it
+    assert prune_resolved(routing, now=clock(), state=state) == 1  # its storm member; the 60d cooldown
+    assert state.log.get("flappy", "console") is not None  # still reads the resolved row
     again = send_alert(_alert("flappy"), routing=routing, state=state, clock=clock).outcomes[0]
     assert again.status == "suppressed" and "cooldown until" in (again.reason or "")
+
+
+def test_storm_members_of_an_open_storm_stay_and_a_closed_storm_goes_with_its_members(
+    state: DispatchState, clock: FakeClock
+) -> None:
+    from prefect_alerts.store.sla import SlaStore
+    from prefect_alerts.store.storms import StormMember, StormRecord
+
+    storms = state.storms
+    start = clock()
+
+    def member(key: str, storm_id: str | None) -> StormMember:
+        return StormMember(
+            alert_id=f"alert-{key}",
+            dedup_key=key,
+            storm_id=storm_id,
+            created_at=start,
+            severity_rank=3,
+            event="flow_failed",
+            title=f"{key} failed",
+        )
+
+    for storm_id in ("storm-open", "storm-closed"):
+        storms.open_storm(
+            StormRecord(
+                id=storm_id,
+                group_key=f"group-{storm_id}",
+                route="r",
+                labels={"flow": "etl"},
+                since=start,
+                started_at=start,
+                destinations=[{"destination": "console", "reference": "console"}],
+                window=timedelta(minutes=5),
+            )
+        )
+        for index in range(3):
+            storms.add_member(f"group-{storm_id}", member(f"{storm_id}-{index}", storm_id))
+    storms.add_member("group-alone", member("sent-alone", None))
+    assert storms.close("storm-closed", start + timedelta(hours=1))
+    sla = SlaStore(state.engine)
+    assert sla.opened("v1", rule_key="r1", subject="flow:etl", alert={"title": "late"}, now=start)
+    assert sla.opened("v2", rule_key="r1", subject="flow:ml", alert={"title": "late"}, now=start)
+    assert sla.close("v1", start + timedelta(hours=1))
+
+    assert storms.prune(start) == 0  # nothing is older than the start
+    later = start + timedelta(days=2)
+    # The closed storm's 3 members, the lone member, then the closed storm itself; the open storm keeps all.
+    assert storms.prune(later) == 5
+    assert storms.get_storm("storm-closed") is None and storms.get_storm("storm-open") is not None
+    assert len(storms.members("group-storm-open", start)) == 3
+    assert sla.prune(later) == 1 and [violation.key for violation in sla.open()] == ["v2"]
+    # A closed violation's subject opens a new row next time.
+    assert sla.opened("v1", rule_key="r1", subject="flow:etl", alert={"title": "late again"}, now=later)

@@ -183,7 +183,7 @@ def test_each_run_deletes_settled_outbox_entries_past_their_keep_time(
     assert month.history_pruned == 4 and state.history.recent() == []
     assert "history: 4 alerts past keep_history deleted" in str(month)
     assert month.heartbeat_payload()["history_pruned"] == 4
-    # Both keys resolved a month ago: their notification-log rows go too.
-    assert month.resolved_pruned == 2 and month.heartbeat_payload()["resolved_pruned"] == 2
+    # Both keys resolved a month ago: their notification-log rows and the storm counter's members go too.
+    assert month.resolved_pruned == 4 and month.heartbeat_payload()["resolved_pruned"] == 4
     assert state.log.get("a", "slack:keep") is None and state.log.get("b", "slack:keep") is None
-    assert "resolved: 2 resolved keys and settled incidents past keep_history deleted" in str(month)
+    assert "resolved: 4 rows resolved alerts left past keep_history deleted" in str(month)
