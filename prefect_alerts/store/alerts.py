@@ -10,9 +10,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Engine, insert, or_, select, update
 
-from prefect_alerts.store.notifications import utc
+from prefect_alerts.store.notifications import firing_keys, utc
 from prefect_alerts.store.retention import delete_in_batches
-from prefect_alerts.store.schema import alert_history, notification_log, silences
+from prefect_alerts.store.schema import alert_history, silences
 
 __all__ = ["AlertHistory", "HistoryEntry", "SilenceRow", "SilenceStore"]
 
@@ -76,9 +76,8 @@ class AlertHistory:
             history.prune(now - timedelta(days=30))
             ```
         """
-        firing_keys = select(notification_log.c.dedup_key).where(notification_log.c.last_status == "firing")
         doomed = select(alert_history.c.id).where(
-            alert_history.c.created_at < before, alert_history.c.dedup_key.not_in(firing_keys)
+            alert_history.c.created_at < before, alert_history.c.dedup_key.not_in(firing_keys())
         )
         return delete_in_batches(self.engine, alert_history, doomed, batch_size=batch_size, max_rows=max_rows)
 

@@ -13,9 +13,10 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlalchemy import Boolean, DateTime, Engine, Integer, bindparam, case, or_, select
 
+from prefect_alerts.store.notifications import firing_keys
 from prefect_alerts.store.prepared import PreparedStatement, as_datetime
 from prefect_alerts.store.retention import delete_in_batches
-from prefect_alerts.store.schema import incidents, notification_log
+from prefect_alerts.store.schema import incidents
 from prefect_alerts.store.upsert import dialect_insert
 
 __all__ = ["IncidentClaim", "IncidentStore"]
@@ -133,9 +134,8 @@ class IncidentStore:
             ```
         """
         table = incidents
-        firing_keys = select(notification_log.c.dedup_key).where(notification_log.c.last_status == "firing")
         doomed = select(table.c.flow_run_id, table.c.destination).where(
-            table.c.updated_at < before, table.c.incident_key.not_in(firing_keys)
+            table.c.updated_at < before, table.c.incident_key.not_in(firing_keys())
         )
         return delete_in_batches(
             self.engine,

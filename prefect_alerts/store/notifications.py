@@ -18,7 +18,7 @@ from prefect_alerts.store.retention import delete_in_batches
 from prefect_alerts.store.schema import notification_log
 from prefect_alerts.store.upsert import dialect_insert
 
-__all__ = ["LogEntry", "NotificationLog", "utc"]
+__all__ = ["LogEntry", "NotificationLog", "firing_keys", "utc"]
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -101,6 +101,16 @@ def _claimed_entry(row: tuple[Any, ...]) -> LogEntry:
         severity_rank=rank,
         route=route,
     )
+
+
+def firing_keys() -> Any:
+    """A subquery of the dedup keys firing on some destination: what every retention step keeps.
+
+    >>> from sqlalchemy import select
+    >>> from prefect_alerts.store.schema import alert_history
+    >>> query = select(alert_history.c.id).where(alert_history.c.dedup_key.not_in(firing_keys()))
+    """
+    return select(notification_log.c.dedup_key).where(notification_log.c.last_status == "firing")
 
 
 class NotificationLog:

@@ -14,9 +14,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import DateTime, Engine, Integer, and_, bindparam, case, insert, null, or_, select, update
 
+from prefect_alerts.store.notifications import firing_keys
 from prefect_alerts.store.prepared import PreparedStatement, as_datetime
 from prefect_alerts.store.retention import delete_in_batches
-from prefect_alerts.store.schema import notification_log, storm_groups, storm_members, storms
+from prefect_alerts.store.schema import storm_groups, storm_members, storms
 from prefect_alerts.store.upsert import dialect_insert
 
 __all__ = ["StormMember", "StormRecord", "StormStore", "StormTick"]
@@ -287,11 +288,10 @@ class StormStore:
         """
         members = storm_members
         open_storms = select(storms.c.id).where(storms.c.closed_at.is_(None))
-        firing_keys = select(notification_log.c.dedup_key).where(notification_log.c.last_status == "firing")
         doomed_members = select(members.c.id).where(
             members.c.created_at < before,
             or_(members.c.storm_id.is_(None), members.c.storm_id.not_in(open_storms)),
-            members.c.dedup_key.not_in(firing_keys),
+            members.c.dedup_key.not_in(firing_keys()),
         )
         deleted = delete_in_batches(
             self.engine, members, doomed_members, batch_size=batch_size, max_rows=max_rows
