@@ -137,14 +137,7 @@ class IncidentStore:
         doomed = select(table.c.flow_run_id, table.c.destination).where(
             table.c.updated_at < before, table.c.incident_key.not_in(firing_keys())
         )
-        return delete_in_batches(
-            self.engine,
-            table,
-            doomed,
-            batch_size=batch_size,
-            max_rows=max_rows,
-            key=(table.c.flow_run_id, table.c.destination),
-        )
+        return delete_in_batches(self.engine, table, doomed, batch_size=batch_size, max_rows=max_rows)
 
     def failed_run_keys(self, *, flow_name: str | None, deployment_name: str | None) -> set[str]:
         """Incident keys of this flow/deployment whose run failed: a recovery resolves them (the run's first

@@ -279,14 +279,7 @@ class NotificationLog:
         doomed = select(table.c.dedup_key, table.c.destination).where(
             table.c.last_status == "resolved", table.c.last_sent_at < before
         )
-        return delete_in_batches(
-            self.engine,
-            table,
-            doomed,
-            batch_size=batch_size,
-            max_rows=max_rows,
-            key=(table.c.dedup_key, table.c.destination),
-        )
+        return delete_in_batches(self.engine, table, doomed, batch_size=batch_size, max_rows=max_rows)
 
     def get(self, dedup_key: str, destination: str) -> LogEntry | None:
         query = select(notification_log).where(

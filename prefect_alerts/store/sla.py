@@ -118,9 +118,7 @@ class SlaStore:
         """
         table = sla_violations
         doomed = select(table.c.key).where(table.c.closed_at < before)
-        return delete_in_batches(
-            self.engine, table, doomed, batch_size=batch_size, max_rows=max_rows, key=(table.c.key,)
-        )
+        return delete_in_batches(self.engine, table, doomed, batch_size=batch_size, max_rows=max_rows)
 
     def reopen(self, key: str) -> None:
         """Undo a close whose resolve could not be sent: the next run tries again."""
