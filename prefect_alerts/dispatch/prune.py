@@ -6,8 +6,8 @@ delivered and dead entries would otherwise stay for ever. The aggregator calls t
 flush: delivered entries go after ``defaults.keep_delivered`` (7 days), dead letters after
 ``defaults.keep_dead`` (30 days). What a later step still needs stays: the entry a firing alert's resolve is
 built from, and the newest entry of each destination. Alert history goes after ``defaults.keep_history`` (30
-days), except the history of a dedup key still firing; so do resolved notification-log rows and incidents
-whose key no longer fires (``prune_resolved``).
+days), except the history of a dedup key still firing; so does what resolved alerts left (``prune_resolved``:
+notification-log rows, incidents, storm members and closed storms, closed SLA violations).
 """
 
 from __future__ import annotations

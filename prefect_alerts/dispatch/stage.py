@@ -131,6 +131,8 @@ class Dispatch:
     """Problems a step met and worked around (logged, never raised)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Room for later steps (storm and incident folding) to pass data along."""
+    records: dict[int, tuple[Alert, dict[str, Any]]] = field(default_factory=dict, repr=False)
+    """``to_record()`` of the alerts this dispatch stored, by object: see :meth:`record`."""
 
     def __post_init__(self) -> None:
         self.now = self.clock()
@@ -143,12 +145,9 @@ class Dispatch:
     def record(self, alert: Alert) -> dict[str, Any]:
         """``alert.to_record()``, made once per alert object in this dispatch: the outbox and the history
         both store it. The steps never change an alert in place (a reminder is a copy), so it stays true."""
-        records = self.extra.get("_records")
-        if records is None:
-            records = self.extra["_records"] = {}
-        cached = records.get(id(alert))
-        if cached is None or cached[0] is not alert:
-            cached = records[id(alert)] = (alert, alert.to_record())
+        cached = self.records.get(id(alert))
+        if cached is None or cached[0] is not alert:  # the pair keeps the alert alive: its id is not reused
+            cached = self.records[id(alert)] = (alert, alert.to_record())
         return cached[1]
 
     def pending(self) -> list[Notification]:

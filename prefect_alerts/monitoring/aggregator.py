@@ -8,8 +8,9 @@ One run does, in order, each step isolated so one failing step never stops the o
 4. close storms that went quiet (:func:`~prefect_alerts.dispatch.storm_close.close_storms`);
 5. flush the outbox (:func:`~prefect_alerts.dispatch.flush_outbox`), then delete its settled entries past
    their keep time (:func:`~prefect_alerts.dispatch.prune_outbox`: 7 days delivered, 30 days dead) and the
-   alert history past 30 days (:func:`~prefect_alerts.dispatch.prune_history`), with the notification-log rows
-   and incidents resolved alerts left behind (:func:`~prefect_alerts.dispatch.prune_resolved`);
+   alert history past 30 days (:func:`~prefect_alerts.dispatch.prune_history`), with what resolved alerts left
+   behind: notification-log rows, incidents, storm members, SLA violations
+   (:func:`~prefect_alerts.dispatch.prune_resolved`);
 6. emit ``prefect-alerts.aggregator.heartbeat`` (``prefect-alerts status`` and the deploy automation watch it).
 
 A run whose step failed still emits its heartbeat (naming the problem), then ends Failed so the UI shows it.
